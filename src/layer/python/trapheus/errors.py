@@ -1,0 +1,72 @@
+"""Error classes. Each class name is the error name the state machine sees.
+
+A Lambda function that raises one of these fails with ``errorType`` equal to the
+class name, so ``Retry``/``Catch`` blocks in the ASL match on these names.
+Only :class:`ThrottlingError` is transient and retried by the workflow.
+"""
+
+from __future__ import annotations
+
+
+class TrapheusError(Exception):
+    """Base class: a failure trapheus understands and can explain."""
+
+
+class InvalidInputError(TrapheusError):
+    """The execution input is malformed; nothing was changed."""
+
+
+class DatabaseNotFoundError(TrapheusError):
+    """The instance or cluster does not exist."""
+
+
+class DatabaseNotAvailableError(TrapheusError):
+    """The database is not in a state that allows the operation."""
+
+
+class IdentifierInUseError(TrapheusError):
+    """An identifier trapheus needs is already taken by another resource."""
+
+
+class SnapshotNotFoundError(TrapheusError):
+    """The snapshot to restore from does not exist."""
+
+
+class SnapshotNotAvailableError(TrapheusError):
+    """The snapshot exists but is not ``available``."""
+
+
+class SnapshotError(TrapheusError):
+    """Creating, copying or deleting a snapshot failed."""
+
+
+class RenameError(TrapheusError):
+    """Renaming an instance, a cluster or a cluster member failed."""
+
+
+class RestoreError(TrapheusError):
+    """Restoring from the snapshot or applying the configuration failed."""
+
+
+class DeleteError(TrapheusError):
+    """Deleting a database failed."""
+
+
+class DatabaseFailedError(TrapheusError):
+    """A database or snapshot reached a terminal failure status while we waited."""
+
+
+class WaitTimeoutError(TrapheusError):
+    """A poll loop ran out of attempts."""
+
+
+class ExportError(TrapheusError):
+    """Starting the export of a snapshot to S3 failed."""
+
+
+class AlertError(TrapheusError):
+    """An alert could not be delivered."""
+
+
+class ThrottlingError(TrapheusError):
+    """AWS throttled us beyond the client's own retries; the workflow retries with backoff."""

@@ -1,0 +1,21 @@
+"""Wrap a step function as a Lambda handler: JSON logs keyed by run, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from trapheus.log import logger
+from trapheus.steps import context_keys
+
+
+def step_handler(step: Callable[[dict], dict]) -> Callable[[Any, Any], dict]:
+    def handler(event: Any, context: Any = None) -> dict:
+        logger.append_keys(step=step.__name__, request_id=getattr(context, "aws_request_id", None), **context_keys(event))
+        logger.info("step started", extra={"action": event.get("action") if isinstance(event, dict) else None})
+        result = step(event if isinstance(event, dict) else {"input": event})
+        logger.info("step finished", extra={"result": result.get("result") or result.get("state")})
+        return result
+
+    handler.__name__ = f"{step.__name__}_handler"
+    return handler

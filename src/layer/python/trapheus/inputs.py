@@ -1,0 +1,92 @@
+"""The execution input, checked before anything is touched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from trapheus.errors import InvalidInputError
+from trapheus.names import RESTORABLE_ID_MAX, SNAPSHOT_BASE_MAX, SNAPSHOT_ID_MAX, SNAPSHOT_NEXT_INFIX, check_identifier
+
+
+class Task(str, Enum):
+    CREATE_SNAPSHOT = "create_snapshot"
+    DB_RESTORE = "db_restore"
+    CREATE_SNAPSHOT_ONLY = "create_snapshot_only"
+
+    @property
+    def takes_snapshot(self) -> bool:
+        return self in (Task.CREATE_SNAPSHOT, Task.CREATE_SNAPSHOT_ONLY)
+
+    @property
+    def restores(self) -> bool:
+        return self in (Task.CREATE_SNAPSHOT, Task.DB_RESTORE)
+
+
+KNOWN_FIELDS = frozenset({"identifier", "task", "isCluster", "snapshotIdentifier", "export"})
+
+
+@dataclass(frozen=True)
+class RestoreRequest:
+    identifier: str
+    task: Task
+    is_cluster: bool
+    snapshot_identifier: str
+    export: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "identifier": self.identifier,
+            "task": self.task.value,
+            "isCluster": self.is_cluster,
+            "snapshotIdentifier": self.snapshot_identifier,
+            "export": self.export,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RestoreRequest:
+        return parse_request(data, export_default=False)
+
+
+def _require_bool(data: dict[str, Any], name: str, default: bool | None = None) -> bool:
+    if name not in data:
+        if default is None:
+            raise InvalidInputError(f"missing required field '{name}' (true or false)")
+        return default
+    value = data[name]
+    # bool only: the string "false" is truthy, and 0/1 are not what the user meant to type
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"'{name}' must be the JSON boolean true or false, got {value!r}")
+    return value
+
+
+def parse_request(data: Any, *, export_default: bool) -> RestoreRequest:
+    """Validate the console input; raise InvalidInputError with a message a person can act on."""
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"the input must be a JSON object, got {type(data).__name__}")
+    unknown = sorted(set(data) - KNOWN_FIELDS)
+    if unknown:
+        raise InvalidInputError(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(KNOWN_FIELDS))}")
+    if "identifier" not in data:
+        raise InvalidInputError("missing required field 'identifier'")
+    identifier = check_identifier(data["identifier"], field_name="identifier", max_length=RESTORABLE_ID_MAX)
+    if "task" not in data:
+        raise InvalidInputError(f"missing required field 'task' (one of {', '.join(t.value for t in Task)})")
+    try:
+        task = Task(data["task"]) if isinstance(data["task"], str) else None
+    except ValueError:
+        task = None
+    if task is None:
+        raise InvalidInputError(f"'task' must be one of {', '.join(t.value for t in Task)}, got {data['task']!r}")
+    is_cluster = _require_bool(data, "isCluster")
+    snapshot = data.get("snapshotIdentifier", f"{identifier}-snapshot")
+    snapshot = check_identifier(
+        snapshot,
+        field_name="snapshotIdentifier",
+        max_length=SNAPSHOT_BASE_MAX,
+        rds_max=SNAPSHOT_ID_MAX,
+        suffix=SNAPSHOT_NEXT_INFIX + "xxxxxxxx",
+    )
+    export = _require_bool(data, "export", default=export_default)
+    return RestoreRequest(identifier, task, is_cluster, snapshot, export)

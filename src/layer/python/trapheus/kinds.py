@@ -1,0 +1,129 @@
+"""What differs between an RDS instance and an Aurora cluster, as data.
+
+Every domain function takes a :class:`DatabaseKind` instead of branching on
+``isCluster``; the API names and response keys come from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SnapshotKind:
+    id_param: str
+    source_param: str
+    create_op: str
+    describe_op: str
+    delete_op: str
+    copy_op: str
+    copy_source_param: str
+    copy_target_param: str
+    list_key: str
+    result_key: str
+    not_found_codes: frozenset[str]
+    exists_codes: frozenset[str]
+    arn_key: str
+
+
+@dataclass(frozen=True)
+class DatabaseKind:
+    name: str
+    id_param: str
+    new_id_param: str
+    describe_op: str
+    modify_op: str
+    delete_op: str
+    restore_op: str
+    restore_snapshot_param: str
+    list_key: str
+    result_key: str
+    status_key: str
+    arn_key: str
+    not_found_codes: frozenset[str]
+    exists_codes: frozenset[str]
+    snapshot: SnapshotKind
+    final_snapshot_param: str
+
+    @property
+    def is_cluster(self) -> bool:
+        return self is CLUSTER
+
+    @property
+    def label(self) -> str:
+        return "Aurora cluster" if self.is_cluster else "DB instance"
+
+
+INSTANCE_SNAPSHOT = SnapshotKind(
+    id_param="DBSnapshotIdentifier",
+    source_param="DBInstanceIdentifier",
+    create_op="create_db_snapshot",
+    describe_op="describe_db_snapshots",
+    delete_op="delete_db_snapshot",
+    copy_op="copy_db_snapshot",
+    copy_source_param="SourceDBSnapshotIdentifier",
+    copy_target_param="TargetDBSnapshotIdentifier",
+    list_key="DBSnapshots",
+    result_key="DBSnapshot",
+    not_found_codes=frozenset({"DBSnapshotNotFound", "DBSnapshotNotFoundFault"}),
+    exists_codes=frozenset({"DBSnapshotAlreadyExists", "DBSnapshotAlreadyExistsFault"}),
+    arn_key="DBSnapshotArn",
+)
+
+CLUSTER_SNAPSHOT = SnapshotKind(
+    id_param="DBClusterSnapshotIdentifier",
+    source_param="DBClusterIdentifier",
+    create_op="create_db_cluster_snapshot",
+    describe_op="describe_db_cluster_snapshots",
+    delete_op="delete_db_cluster_snapshot",
+    copy_op="copy_db_cluster_snapshot",
+    copy_source_param="SourceDBClusterSnapshotIdentifier",
+    copy_target_param="TargetDBClusterSnapshotIdentifier",
+    list_key="DBClusterSnapshots",
+    result_key="DBClusterSnapshot",
+    not_found_codes=frozenset({"DBClusterSnapshotNotFoundFault", "DBClusterSnapshotNotFound"}),
+    exists_codes=frozenset({"DBClusterSnapshotAlreadyExistsFault", "DBClusterSnapshotAlreadyExists"}),
+    arn_key="DBClusterSnapshotArn",
+)
+
+INSTANCE = DatabaseKind(
+    name="instance",
+    id_param="DBInstanceIdentifier",
+    new_id_param="NewDBInstanceIdentifier",
+    describe_op="describe_db_instances",
+    modify_op="modify_db_instance",
+    delete_op="delete_db_instance",
+    restore_op="restore_db_instance_from_db_snapshot",
+    restore_snapshot_param="DBSnapshotIdentifier",
+    list_key="DBInstances",
+    result_key="DBInstance",
+    status_key="DBInstanceStatus",
+    arn_key="DBInstanceArn",
+    not_found_codes=frozenset({"DBInstanceNotFound", "DBInstanceNotFoundFault"}),
+    exists_codes=frozenset({"DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"}),
+    snapshot=INSTANCE_SNAPSHOT,
+    final_snapshot_param="FinalDBSnapshotIdentifier",
+)
+
+CLUSTER = DatabaseKind(
+    name="cluster",
+    id_param="DBClusterIdentifier",
+    new_id_param="NewDBClusterIdentifier",
+    describe_op="describe_db_clusters",
+    modify_op="modify_db_cluster",
+    delete_op="delete_db_cluster",
+    restore_op="restore_db_cluster_from_snapshot",
+    restore_snapshot_param="SnapshotIdentifier",
+    list_key="DBClusters",
+    result_key="DBCluster",
+    status_key="Status",
+    arn_key="DBClusterArn",
+    not_found_codes=frozenset({"DBClusterNotFoundFault", "DBClusterNotFound"}),
+    exists_codes=frozenset({"DBClusterAlreadyExistsFault", "DBClusterAlreadyExists"}),
+    snapshot=CLUSTER_SNAPSHOT,
+    final_snapshot_param="FinalDBSnapshotIdentifier",
+)
+
+
+def kind_for(is_cluster: bool) -> DatabaseKind:
+    return CLUSTER if is_cluster else INSTANCE

@@ -1,0 +1,137 @@
+"""The workflow's steps: one function per handler, taking the step's event.
+
+Handlers stay thin by delegating here; these functions turn the workflow state
+into typed values, call the domain modules and shape the small result each
+state stores.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Any
+
+from trapheus import databases, exports, preflight, restore, snapshots, waiters
+from trapheus.errors import InvalidInputError, RestoreError
+from trapheus.names import RestoreNames
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    return default if value == "" else value in ("1", "true", "yes", "on")
+
+
+def _run_id(event: dict) -> str:
+    return str((event.get("execution") or {}).get("Name") or "manual")
+
+
+def _run_started(event: dict) -> datetime | None:
+    value = (event.get("execution") or {}).get("StartTime")
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _settings(event: dict) -> dict[str, int]:
+    raw = event.get("settings") or {}
+    settings = {}
+    for name, default in (("pollSeconds", 30), ("maxAttempts", 240)):
+        value = raw.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "pollSeconds" else 1):
+            raise InvalidInputError(f"setting {name} must be a positive whole number, got {value!r}")
+        settings[name] = value
+    return settings
+
+
+def validate_input(event: dict) -> dict:
+    state = preflight.prepare(event.get("input"), _run_id(event))
+    state["settings"] = _settings(event)
+    return state
+
+
+def snapshot(event: dict) -> dict:
+    request, kind, names = preflight.load(event)
+    action = event.get("action")
+    if action == "take":
+        return {"result": snapshots.take(kind, names.original, names.snapshot_next)}
+    if action == "remove_old":
+        return {"result": snapshots.remove(kind, names.snapshot)}
+    if action == "copy_into_place":
+        return {"result": snapshots.copy(kind, names.snapshot_next, names.snapshot)}
+    if action == "remove_next":
+        return {"result": snapshots.remove(kind, names.snapshot_next)}
+    raise InvalidInputError(f"unknown snapshot action {action!r}")
+
+
+def _member_pairs(names: RestoreNames, direction: str) -> list[tuple[str, str]]:
+    return [(m.original, m.aside) if direction == "aside" else (m.aside, m.original) for m in names.members]
+
+
+def rename(event: dict) -> dict:
+    request, kind, names = preflight.load(event)
+    action = event.get("action")
+    if action == "aside":
+        pairs = [(names.original, names.aside)]
+    elif action == "back":
+        pairs = [(names.aside, names.original)]
+    else:
+        raise InvalidInputError(f"unknown rename action {action!r}")
+    results = databases.rename_database(kind, pairs, _member_pairs(names, action))
+    return {"result": "renamed" if "renamed" in results.values() else "already", "renamed": results}
+
+
+def restore_step(event: dict) -> dict:
+    request, kind, names = preflight.load(event)
+    configuration = event.get("configuration")
+    if not isinstance(configuration, dict):
+        raise InvalidInputError("restore step needs the captured 'configuration'")
+    members = {m.original: m.original for m in names.members}
+    action = event.get("action")
+    if action == "restore":
+        outcome = restore.restore_twin(kind, names.snapshot, names.original, configuration, members, _run_started(event))
+        return {"result": "restoring", **outcome}
+    if action == "configure":
+        outcome = restore.apply_configuration(kind, names.original, configuration, members)
+        return {"result": "modifying" if outcome["changed"] else "unchanged", **outcome}
+    if action == "verify":
+        differences = restore.verify_twin(kind, names.original, configuration, members)
+        if differences:
+            raise RestoreError(f"restored {kind.label} {names.original!r} is not the original's twin: " + "; ".join(differences))
+        return {"result": "twin", "differences": []}
+    raise InvalidInputError(f"unknown restore action {action!r}")
+
+
+def delete(event: dict) -> dict:
+    request, kind, names = preflight.load(event)
+    action = event.get("action")
+    if action == "retire":
+        final = names.final_snapshot if _flag("FINAL_SNAPSHOT", True) else None
+        result = databases.delete_database(
+            kind, names.aside, final_snapshot=final, keep_automated_backups=_flag("KEEP_AUTOMATED_BACKUPS", True)
+        )
+        return {"result": result, "finalSnapshot": final}
+    if action == "discard":
+        return {"result": restore.discard_partial_restore(kind, names.original, names.aside, _run_started(event))}
+    raise InvalidInputError(f"unknown delete action {action!r}")
+
+
+def check_status(event: dict) -> dict:
+    return waiters.check(event)
+
+
+def export_snapshot(event: dict) -> dict:
+    request, kind, names = preflight.load(event)
+    return exports.start_export(kind, names.snapshot, _run_id(event))
+
+
+def context_keys(event: Any) -> dict[str, Any]:
+    """Identifier and execution name for log lines, from whatever shape the event has."""
+    if not isinstance(event, dict):
+        return {}
+    request = event.get("request") or event.get("input") or {}
+    identifier = event.get("identifier") or (request.get("identifier") if isinstance(request, dict) else None)
+    return {"identifier": identifier, "execution": _run_id(event)}
+

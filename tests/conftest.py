@@ -1,0 +1,37 @@
+"""Shared fixtures: fake credentials, a moto mock per test, fresh clients."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True)
+def _fake_aws_environment(monkeypatch):
+    """No test can reach a real account: fake credentials, fixed region, no endpoint override."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SECURITY_TOKEN", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "trapheus-test")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))
+
+
+@pytest.fixture
+def aws():
+    """Start moto, then hand out fresh clients (never created before the mock)."""
+    from moto import mock_aws
+
+    from trapheus import clients
+
+    clients.reset()
+    with mock_aws():
+        yield clients
+    clients.reset()
