@@ -35,3 +35,17 @@ def aws():
     with mock_aws():
         yield clients
     clients.reset()
+
+
+@pytest.fixture
+def shimmed_aws():
+    """moto with the known deviations from AWS shimmed (trapheus_local.moto_shims)."""
+    from moto import mock_aws
+
+    from trapheus import clients
+    from trapheus_local import moto_shims
+
+    clients.reset()
+    with mock_aws(), moto_shims.installed():
+        yield clients
+    clients.reset()

@@ -20,16 +20,14 @@ from enum import Enum
 from typing import Any
 
 import requests
-from aws_lambda_powertools import Logger
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from trapheus import clients
 from trapheus.errors import AlertError
 from trapheus.kinds import kind_for
+from trapheus.log import logger
 from trapheus.throttling import aws_errors
-
-logger = Logger(child=True)
 
 UNKNOWN = "unknown"
 MESSAGE_LIMIT = 1500
@@ -154,7 +152,8 @@ def _database_type(is_cluster: Any) -> str:
         return kind_for(is_cluster).label
     if is_cluster is None:
         return UNKNOWN
-    return f"{UNKNOWN} (isCluster was {_text(is_cluster)})"
+    # quoted, so the string "false" reads as the mistake it is
+    return f"{UNKNOWN} (isCluster was {_clip(json.dumps(is_cluster, default=str), VALUE_LIMIT)})"
 
 
 def _without_traceback(text: str) -> str:
@@ -221,20 +220,21 @@ def _entered_state(event: dict[str, Any] | None) -> str | None:
     return _optional_text(_mapping(event.get("stateEnteredEventDetails")).get("name"))
 
 
-def failed_step_from_history(events: Iterable[dict[str, Any]], error: str | None = None) -> str | None:
-    """The state in which the most recent task failure (with ``error``, when given) happened.
+def _index(events: Iterable[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    return {event["id"]: event for event in events if isinstance(event.get("id"), int)}
 
-    Events may come in any order. The chain of ``previousEventId`` leads from the
-    failure back to the state that scheduled the task; when part of that chain is
-    missing, the nearest earlier ``...StateEntered`` event stands in.
-    """
-    by_id = {event["id"]: event for event in events if isinstance(event.get("id"), int)}
+
+def _latest_failure(by_id: dict[int, dict[str, Any]], error: str | None) -> dict[str, Any] | None:
     failures = [
-        event for event in by_id.values() if _is_failure_event(event) and (error is None or _failure_error(event) == error)
+        event
+        for event in by_id.values()
+        if _is_failure_event(event) and (error is None or _failure_error(event) == error)
     ]
-    if not failures:
-        return None
-    failure = max(failures, key=lambda event: event["id"])
+    return max(failures, key=lambda event: event["id"]) if failures else None
+
+
+def _state_by_chain(by_id: dict[int, dict[str, Any]], failure: dict[str, Any]) -> str | None:
+    """Follow ``previousEventId`` from the failure back to the state that ran the task (exact, even in Parallel)."""
     seen: set[int] = set()
     current = by_id.get(failure.get("previousEventId"))
     while current is not None and current["id"] not in seen:
@@ -242,13 +242,40 @@ def failed_step_from_history(events: Iterable[dict[str, Any]], error: str | None
             return name
         seen.add(current["id"])
         current = by_id.get(current.get("previousEventId"))
+    return None
+
+
+def _state_entered_before(by_id: dict[int, dict[str, Any]], failure: dict[str, Any]) -> str | None:
     earlier = [event for event in by_id.values() if event["id"] < failure["id"] and _entered_state(event)]
     return _entered_state(max(earlier, key=lambda event: event["id"])) if earlier else None
+
+
+def failed_step_from_history(events: Iterable[dict[str, Any]], error: str | None = None) -> str | None:
+    """The state in which the most recent task failure (with ``error``, when given) happened.
+
+    Events may come in any order. The chain of ``previousEventId`` leads from the
+    failure back to the state that scheduled the task; when part of that chain is
+    missing, the nearest earlier ``...StateEntered`` event stands in.
+    """
+    by_id = _index(events)
+    failure = _latest_failure(by_id, error)
+    if failure is None:
+        return None
+    return _state_by_chain(by_id, failure) or _state_entered_before(by_id, failure)
 
 
 def _newest_first(events: Sequence[dict[str, Any]]) -> bool:
     ids = [event.get("id") for event in events if isinstance(event.get("id"), int)]
     return len(ids) >= 2 and ids[0] > ids[-1]
+
+
+def _answer_so_far(events: Sequence[dict[str, Any]], error: str | None) -> str | None:
+    """The failed step if the newest-first events read so far already settle it, else None."""
+    if not _newest_first(events):
+        return None
+    by_id = _index(events)
+    failure = _latest_failure(by_id, error)  # every newer event has been read, so this one is the latest
+    return _state_by_chain(by_id, failure) if failure else None
 
 
 def find_failed_step(execution_arn: str | None, error: str | None = None, client: Any = None) -> str:
@@ -266,8 +293,7 @@ def find_failed_step(execution_arn: str | None, error: str | None = None, client
         )
         for page in pages:
             events.extend(page.get("events", []))
-            # newest first, everything after the failure has been seen, so the first answer is final
-            if _newest_first(events) and (step := failed_step_from_history(events, error)):
+            if step := _answer_so_far(events, error):
                 return step
         return failed_step_from_history(events, error) or UNKNOWN
     except Exception as problem:  # best effort: the alert matters more than its step name
@@ -363,7 +389,11 @@ def slack_message(alert: Alert) -> dict[str, Any]:
             {
                 "type": "actions",
                 "elements": [
-                    {"type": "button", "text": {"type": "plain_text", "text": "Open the execution"}, "url": alert.console_url}
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Open the execution"},
+                        "url": alert.console_url,
+                    }
                 ],
             }
         )

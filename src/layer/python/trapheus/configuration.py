@@ -189,8 +189,18 @@ def _tags(description: dict) -> list[dict[str, str]]:
     return sorted(({"Key": t["Key"], "Value": t["Value"]} for t in description.get("TagList") or []), key=lambda t: t["Key"])
 
 
+def resource_id(description: dict) -> str | None:
+    """The id RDS keeps across renames: how trapheus tells the original from a restored copy."""
+    return description.get("DbiResourceId") or description.get("DbClusterResourceId")
+
+
 def capture_instance(description: dict) -> dict:
-    return {"kind": INSTANCE.name, "settings": read_settings(INSTANCE_SETTINGS, description), "tags": _tags(description)}
+    return {
+        "kind": INSTANCE.name,
+        "resourceId": resource_id(description),
+        "settings": read_settings(INSTANCE_SETTINGS, description),
+        "tags": _tags(description),
+    }
 
 
 def capture_cluster(description: dict, member_descriptions: list[dict]) -> dict:
@@ -209,6 +219,7 @@ def capture_cluster(description: dict, member_descriptions: list[dict]) -> dict:
     members.sort(key=lambda m: (not m["writer"], m["settings"].get("PromotionTier", 99), m["identifier"]))
     return {
         "kind": CLUSTER.name,
+        "resourceId": resource_id(description),
         "settings": read_settings(CLUSTER_SETTINGS, description),
         "tags": _tags(description),
         "roles": sorted(

@@ -11,6 +11,8 @@ from trapheus.steps import context_keys
 
 def step_handler(step: Callable[[dict], dict]) -> Callable[[Any, Any], dict]:
     def handler(event: Any, context: Any = None) -> dict:
+        # keys from a previous invocation (or another function in the local engine) must not leak
+        logger.clear_state()
         logger.append_keys(step=step.__name__, request_id=getattr(context, "aws_request_id", None), **context_keys(event))
         logger.info("step started", extra={"action": event.get("action") if isinstance(event, dict) else None})
         result = step(event if isinstance(event, dict) else {"input": event})

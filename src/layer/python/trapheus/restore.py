@@ -11,6 +11,7 @@ from trapheus.configuration import (
     INSTANCE_SETTINGS,
     MEMBER_SETTINGS,
     member_create_arguments,
+    resource_id,
     modify_arguments,
     restore_arguments,
     twin_differences,
@@ -120,22 +121,27 @@ def verify_twin(kind: DatabaseKind, target_id: str, configuration: dict, member_
     return twin_differences(configuration, restored)
 
 
-def discard_partial_restore(kind: DatabaseKind, target_id: str, keeper_id: str, run_started: datetime | None, rds: Any = None) -> str:
-    """Delete a restore this run made at ``target_id`` — only while the original is safe at ``keeper_id``.
+def discard_partial_restore(
+    kind: DatabaseKind, target_id: str, keeper_id: str, original_resource_id: str | None, rds: Any = None
+) -> str:
+    """Delete a copy this run restored at ``target_id`` — never the original.
 
-    A partial restore is a copy of a snapshot that is kept, so no final snapshot is
-    taken (a database that came up ``failed`` could not take one anyway).
-    Returns "deleting", "already" (nothing there) or "kept" (not provably ours).
+    The original is recognised by its resource id, which survives renames; the copy
+    is deleted only while the original is safe at ``keeper_id``. A partial restore
+    is a copy of a snapshot that is kept, so no final snapshot is taken (a database
+    that came up ``failed`` could not take one anyway).
+    Returns "deleting", "already" (nothing there) or "kept" (not provably a copy).
     """
     client = _rds(rds)
     target = find(kind, target_id, client)
     if target is None:
         return "already"
-    if find(kind, keeper_id, client) is None:
-        logger.warning("not discarding: the original is not where it should be", extra={"target": target_id, "keeper": keeper_id})
+    if original_resource_id is None or resource_id(target) == original_resource_id:
+        logger.info("not discarding: it is the original", extra={"target": target_id})
         return "kept"
-    if run_started is not None and created_at(kind, target) is not None and not _made_by_this_run(kind, target, run_started):
-        logger.warning("not discarding: database predates this run", extra={"target": target_id})
+    keeper = find(kind, keeper_id, client)
+    if keeper is None or resource_id(keeper) != original_resource_id:
+        logger.warning("not discarding: the original is not where it should be", extra={"target": target_id, "keeper": keeper_id})
         return "kept"
     return delete_database(kind, target_id, final_snapshot=None, keep_automated_backups=False, rds=client)
 

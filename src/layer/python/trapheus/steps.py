@@ -114,7 +114,8 @@ def delete(event: dict) -> dict:
         )
         return {"result": result, "finalSnapshot": final}
     if action == "discard":
-        return {"result": restore.discard_partial_restore(kind, names.original, names.aside, _run_started(event))}
+        original = (event.get("configuration") or {}).get("resourceId")
+        return {"result": restore.discard_partial_restore(kind, names.original, names.aside, original)}
     raise InvalidInputError(f"unknown delete action {action!r}")
 
 

@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""Build and deploy trapheus into your AWS account with the AWS SAM CLI.
+
+Guided (asks for each setting):      python install.py --guided
+Non-interactive (CI, scripts):       python install.py --stack-name trapheus --sender-email ops@example.com ...
+See the commands without running:    python install.py --dry-run ...
+
+Without --guided the installer never prompts; with no terminal on stdin or with
+CI=true it never prompts either. Every setting given is passed to `sam deploy`
+as a parameter override; a setting not given takes the template default on the
+first deploy and keeps its current value on an update.
+The Slack webhook URLs may also come from TRAPHEUS_SLACK_WEBHOOK_URLS so they
+stay out of shell history; they are masked in everything this script prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent
+DEFAULT_STACK_NAME = "trapheus"
+SLACK_URLS_ENV = "TRAPHEUS_SLACK_WEBHOOK_URLS"
+MASK = "****"
+BOOLEAN = ("true", "false")
+
+Runner = Callable[[Sequence[str]], int]
+Prompt = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One template parameter the installer can set."""
+
+    name: str
+    question: str
+    default: str = ""
+    choices: tuple[str, ...] = ()
+    secret: bool = False
+
+    @property
+    def flag(self) -> str:
+        return "--" + "".join("-" + c.lower() if c.isupper() else c for c in self.name).lstrip("-")
+
+    @property
+    def dest(self) -> str:
+        return self.flag[2:].replace("-", "_")
+
+
+# Same names and defaults as template.yaml's Parameters (tests/template checks both ways).
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SenderEmail", "SES-verified sender address for failure emails (empty = no email)"),
+    Setting("RecipientEmails", "Recipients of failure emails, comma separated (empty = no email)"),
+    Setting("SlackWebhooksSecretArn", "ARN of an existing secret with the Slack webhook URLs (empty = none)"),
+    Setting("SlackWebhookUrls", "Slack webhook URLs to store in a new secret (empty = none)", secret=True),
+    Setting("UseVpc", "Attach the functions to your VPC?", "false", BOOLEAN),
+    Setting("VpcId", "VPC id (when UseVpc is true)"),
+    Setting("SubnetIds", "Private subnet ids, comma separated (when UseVpc is true)"),
+    Setting("PollIntervalSeconds", "Seconds between status checks", "30"),
+    Setting("MaxPollAttempts", "Status checks before a wait is given up", "240"),
+    Setting("FinalSnapshotOnDelete", "Final snapshot of the retired original?", "true", BOOLEAN),
+    Setting("KeepAutomatedBackups", "Keep the retired original's automated backups?", "true", BOOLEAN),
+    Setting("ExportByDefault", "Export new snapshots to S3 unless the input says otherwise?", "false", BOOLEAN),
+    Setting("ExportRetentionDays", "Days exports are kept in the bucket", "90"),
+    Setting("ScheduleExpression", 'Schedule, e.g. "rate(1 day)" (empty = no schedule)'),
+    Setting("ScheduleInput", "Execution input (JSON) for the schedule"),
+    Setting("ManagedDatabasePattern", 'Databases trapheus may change, e.g. "orders-*"', "*"),
+    Setting("PassableRoleArns", "Role ARNs the restore may pass to RDS, comma separated (empty = none)"),
+    Setting("DatabaseKmsKeyArns", "Customer managed KMS keys of your databases, comma separated (empty = none)"),
+    Setting("LogRetentionDays", "Days logs are kept", "365"),
+    Setting("LogLevel", "Function log level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+    Setting("AppName", "AppName tag", "trapheus"),
+    Setting("AppComponent", "AppComponent tag", "database"),
+    Setting("AppFunction", "AppFunction tag", "RestoreDB"),
+)
+BY_NAME = {setting.name: setting for setting in SETTINGS}
+TAG_SETTINGS = ("AppName", "AppComponent", "AppFunction")
+
+
+class InstallError(Exception):
+    """The settings cannot produce a working deployment."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    stack_name: str
+    region: str | None
+    profile: str | None
+    overrides: dict[str, str]
+    confirm_changeset: bool
+    build: bool = True
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="install.py",
+        description="Build and deploy trapheus with the AWS SAM CLI.",
+        epilog=f"The Slack webhook URLs can also be given in ${SLACK_URLS_ENV}.",
+    )
+    parser.add_argument("--stack-name", default=None, help=f"CloudFormation stack (default {DEFAULT_STACK_NAME})")
+    parser.add_argument("--region", help="AWS region (default: your AWS configuration)")
+    parser.add_argument("--profile", help="AWS named profile")
+    parser.add_argument("--guided", action="store_true", help="ask for every setting not given as a flag")
+    parser.add_argument("--dry-run", action="store_true", help="print the sam commands instead of running them")
+    parser.add_argument("--skip-build", action="store_true", help="deploy what the last `sam build` produced")
+    parser.add_argument(
+        "--confirm-changeset", action="store_true", help="let sam show the change set and ask before executing it"
+    )
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any template parameter by its template name (repeatable)",
+    )
+    for setting in SETTINGS:
+        parser.add_argument(
+            setting.flag,
+            dest=setting.dest,
+            default=None,
+            choices=setting.choices or None,
+            help=f"{setting.question} [template parameter {setting.name}]",
+        )
+    return parser.parse_args(argv)
+
+
+def is_interactive(environ: Mapping[str, str], stdin_isatty: bool) -> bool:
+    ci = environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    return stdin_isatty and not ci
+
+
+def given_overrides(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, str]:
+    """Every setting given by flag, --parameter or environment, by template parameter name."""
+    overrides: dict[str, str] = {}
+    for item in args.parameter:
+        name, sep, value = item.partition("=")
+        if not sep or name not in BY_NAME:
+            raise InstallError(f"--parameter {item!r}: expected NAME=VALUE with NAME one of {', '.join(BY_NAME)}")
+        overrides[name] = value
+    if environ.get(SLACK_URLS_ENV):
+        overrides["SlackWebhookUrls"] = environ[SLACK_URLS_ENV]
+    for setting in SETTINGS:
+        value = getattr(args, setting.dest)
+        if value is not None:
+            overrides[setting.name] = value
+    return overrides
+
+
+def ask(overrides: dict[str, str], prompt: Prompt, secret_prompt: Prompt) -> dict[str, str]:
+    """Guided mode: ask for each setting not given yet.
+
+    Enter leaves a setting out: the template default on a first deploy, its current
+    value on an update.
+    """
+    answers = dict(overrides)
+    for setting in SETTINGS:
+        if setting.name in answers or not _relevant(setting, answers):
+            continue
+        while True:
+            if setting.secret:
+                value = secret_prompt(f"{setting.question} (input hidden): ")
+            else:
+                shown = f" [{setting.default}]" if setting.default else ""
+                value = prompt(f"{setting.question}{shown}: ").strip() or setting.default
+            if not setting.choices or value in setting.choices:
+                break
+            print(f"  choose one of: {', '.join(setting.choices)}")
+        if value != setting.default:
+            answers[setting.name] = value
+    return answers
+
+
+def _relevant(setting: Setting, answers: Mapping[str, str]) -> bool:
+    """Skip questions that cannot matter given earlier answers."""
+    if setting.name in ("VpcId", "SubnetIds"):
+        return answers.get("UseVpc") == "true"
+    if setting.name == "SlackWebhookUrls":
+        return not answers.get("SlackWebhooksSecretArn")
+    if setting.name == "ScheduleInput":
+        return bool(answers.get("ScheduleExpression"))
+    return True
+
+
+def check(overrides: Mapping[str, str]) -> None:
+    """Refuse combinations the template would reject, before anything is built."""
+    if overrides.get("UseVpc") == "true" and not (overrides.get("VpcId") and overrides.get("SubnetIds")):
+        raise InstallError("UseVpc=true needs VpcId and SubnetIds")
+    if overrides.get("SlackWebhooksSecretArn") and overrides.get("SlackWebhookUrls"):
+        raise InstallError("give either SlackWebhooksSecretArn or SlackWebhookUrls, not both")
+    if overrides.get("ScheduleInput"):
+        try:
+            json.loads(overrides["ScheduleInput"])
+        except ValueError as error:
+            raise InstallError(f"ScheduleInput is not JSON: {error}") from error
+    for name, value in overrides.items():
+        if "\\" in value:
+            # sam's parameter-override parser keeps backslashes doubled, so the value would change.
+            raise InstallError(f"{name}: backslashes cannot be passed through sam deploy")
+        setting = BY_NAME[name]
+        if setting.choices and value not in setting.choices:
+            raise InstallError(f"{name} must be one of {', '.join(setting.choices)}")
+
+
+def sam_value(value: str) -> str:
+    """Quote a value the way sam's --parameter-overrides / --tags parser reads it back unchanged."""
+    if value and not any(c.isspace() or c in "\"'" for c in value):
+        return value
+    return '"' + value.replace('"', '\\"') + '"'
+
+
+def build_command() -> list[str]:
+    return ["sam", "build", "--template-file", "template.yaml"]
+
+
+def deploy_command(plan: Plan, mask_secrets: bool = False) -> list[str]:
+    command = [
+        "sam", "deploy",
+        "--stack-name", plan.stack_name,
+        "--capabilities", "CAPABILITY_IAM",
+        "--resolve-s3",
+        "--no-fail-on-empty-changeset",
+        "--confirm-changeset" if plan.confirm_changeset else "--no-confirm-changeset",
+    ]  # fmt: skip
+    if plan.region:
+        command += ["--region", plan.region]
+    if plan.profile:
+        command += ["--profile", plan.profile]
+    tags = {name: plan.overrides.get(name, BY_NAME[name].default) for name in TAG_SETTINGS}
+    command += ["--tags", *(f"{name}={sam_value(value)}" for name, value in tags.items())]
+    if plan.overrides:
+        command.append("--parameter-overrides")
+        for name, value in plan.overrides.items():
+            shown = MASK if mask_secrets and BY_NAME[name].secret and value else value
+            command.append(f"{name}={sam_value(shown)}")
+    return command
+
+
+def make_plan(
+    argv: Sequence[str],
+    environ: Mapping[str, str],
+    stdin_isatty: bool,
+    prompt: Prompt,
+    secret_prompt: Prompt,
+) -> tuple[Plan, bool]:
+    args = parse_args(argv)
+    overrides = given_overrides(args, environ)
+    stack_name = args.stack_name
+    guided = args.guided and is_interactive(environ, stdin_isatty)
+    if args.guided and not guided:
+        print("install.py: no terminal (or CI is set): not prompting; using the flags given", file=sys.stderr)
+    if guided:
+        stack_name = stack_name or prompt(f"Stack name [{DEFAULT_STACK_NAME}]: ").strip() or None
+        overrides = ask(overrides, prompt, secret_prompt)
+    check(overrides)
+    plan = Plan(
+        stack_name=stack_name or DEFAULT_STACK_NAME,
+        region=args.region,
+        profile=args.profile,
+        overrides=overrides,
+        confirm_changeset=args.confirm_changeset or guided,
+        build=not args.skip_build,
+    )
+    return plan, args.dry_run
+
+
+def run_subprocess(command: Sequence[str]) -> int:
+    return subprocess.run(list(command), cwd=REPO, check=False).returncode
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    runner: Runner = run_subprocess,
+    environ: Mapping[str, str] | None = None,
+    stdin_isatty: bool | None = None,
+    prompt: Prompt = input,
+    secret_prompt: Prompt = getpass.getpass,
+) -> int:
+    environ = os.environ if environ is None else environ
+    stdin_isatty = sys.stdin is not None and sys.stdin.isatty() if stdin_isatty is None else stdin_isatty
+    try:
+        plan, dry_run = make_plan(
+            sys.argv[1:] if argv is None else argv, environ, stdin_isatty, prompt, secret_prompt
+        )
+    except InstallError as error:
+        print(f"install.py: {error}", file=sys.stderr)
+        return 2
+    commands = ([build_command()] if plan.build else []) + [deploy_command(plan)]
+    for command in commands:
+        shown = deploy_command(plan, mask_secrets=True) if command[1] == "deploy" else command
+        print(("would run: " if dry_run else "+ ") + shlex.join(shown), flush=True)
+        if dry_run:
+            continue
+        status = runner(command)
+        if status != 0:
+            print(f"install.py: `{' '.join(command[:2])}` failed with exit status {status}", file=sys.stderr)
+            return status
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

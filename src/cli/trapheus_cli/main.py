@@ -1,0 +1,306 @@
+"""``trapheus``: start and follow restore runs, read their history, draw the workflows.
+
+Every command that talks to AWS takes --endpoint-url, --region and --profile and
+builds one boto3 session from them, so real AWS and an emulated endpoint (such as
+``trapheus local serve``) take the same code path. --json prints one JSON document
+for scripts instead of tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
+from rich.live import Live
+
+from trapheus.errors import InvalidInputError
+from trapheus.inputs import Task, parse_request
+from trapheus_cli import diagrams, executions
+from trapheus_cli.asl import parse_workflow
+from trapheus_cli.aws import Aws, Target
+from trapheus_cli.errors import CliError
+from trapheus_cli.locate import DEFAULT_STACK, find_state_machine
+from trapheus_cli.mermaid import to_mermaid
+from trapheus_cli.steps import failed_states, visited_states
+from trapheus_cli.views import LineReporter, ProgressView, executions_table, steps_table, summary
+
+app = typer.Typer(
+    name="trapheus",
+    help="Restore Amazon RDS instances and Aurora clusters from snapshots under their original identifier.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+local_app = typer.Typer(help="Run trapheus against an emulated AWS on this machine.", no_args_is_help=True)
+app.add_typer(local_app, name="local")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+EndpointOption = Annotated[
+    Optional[str], typer.Option("--endpoint-url", help="Talk to this endpoint instead of AWS (e.g. local serve).")
+]
+RegionOption = Annotated[Optional[str], typer.Option("--region", help="AWS region (default: your configuration).")]
+ProfileOption = Annotated[Optional[str], typer.Option("--profile", help="AWS named profile.")]
+StackOption = Annotated[
+    str, typer.Option("--stack-name", help="CloudFormation stack that holds the restore state machine.")
+]
+MachineOption = Annotated[
+    Optional[str], typer.Option("--state-machine-arn", help="Use this state machine instead of finding it.")
+]
+ExecutionArgument = Annotated[str, typer.Argument(help="Execution ARN, or execution name.")]
+
+
+@contextlib.contextmanager
+def _explained(json_output: bool) -> Iterator[None]:
+    """Turn the failures an operator can act on into one line and an exit code, not a traceback."""
+    try:
+        yield
+    except CliError as error:
+        _fail(str(error), error.exit_code, json_output)
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        _fail(f"{details.get('Code', 'Error')}: {details.get('Message', error)}", 2, json_output)
+    except BotoCoreError as error:
+        _fail(str(error), 2, json_output)
+
+
+def _fail(message: str, exit_code: int, json_output: bool) -> None:
+    if json_output:
+        typer.echo(json.dumps({"error": message}))
+    else:
+        Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(exit_code)
+
+
+def _machine(aws: Aws, stack_name: str, arn: str | None) -> str:
+    return find_state_machine(aws.stepfunctions, aws.cloudformation, stack_name=stack_name, arn=arn)
+
+
+def _print_json(document: Any) -> None:
+    typer.echo(json.dumps(document, indent=2, default=str))
+
+
+def _request(identifier: str, task: Task, cluster: bool, snapshot: str | None) -> dict[str, Any]:
+    """The console-compatible input, checked here too for a friendlier error (the workflow checks again)."""
+    payload: dict[str, Any] = {"identifier": identifier, "task": task.value, "isCluster": cluster}
+    if snapshot:
+        payload["snapshotIdentifier"] = snapshot
+    try:
+        parse_request(payload, export_default=False)
+    except InvalidInputError as error:
+        raise CliError(f"invalid request: {error}") from error
+    return payload
+
+
+@app.command()
+def restore(
+    identifier: Annotated[str, typer.Argument(help="The DB instance or Aurora cluster identifier.")],
+    cluster: Annotated[bool, typer.Option("--cluster", help="IDENTIFIER is an Aurora cluster.")] = False,
+    task: Annotated[Task, typer.Option("--task", help="What to do.", case_sensitive=False)] = Task.DB_RESTORE,
+    snapshot: Annotated[
+        Optional[str], typer.Option("--snapshot", help="Snapshot identifier (default: IDENTIFIER-snapshot).")
+    ] = None,
+    follow: Annotated[bool, typer.Option("--follow/--no-follow", help="Follow the run until it ends.")] = True,
+    poll_seconds: Annotated[
+        float, typer.Option("--poll-seconds", min=0, help="Seconds between two looks at the run.")
+    ] = 5.0,
+    stack_name: StackOption = DEFAULT_STACK,
+    state_machine_arn: MachineOption = None,
+    json_output: JsonOption = False,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Start a run of the restore workflow and follow it; exit 1 if it does not succeed."""
+    with _explained(json_output):
+        payload = _request(identifier, task, cluster, snapshot)
+        aws = Aws(Target(endpoint_url, region, profile))
+        machine = _machine(aws, stack_name, state_machine_arn)
+        name = executions.execution_name(identifier, task.value)
+        arn = executions.start(aws.stepfunctions, machine, payload, name)
+        if not follow:
+            if json_output:
+                _print_json({"executionArn": arn, "name": name, "stateMachineArn": machine, "input": payload})
+            else:
+                Console().print(f"started [bold]{name}[/]\n{arn}", highlight=False)
+            return
+        final = _follow(aws, arn, name, poll_seconds, json_output)
+        if json_output:
+            _print_json(final.to_dict())
+        else:
+            console = Console()
+            console.print(steps_table(final.steps))
+            console.print(summary(final))
+        if not final.succeeded:
+            raise typer.Exit(1)
+
+
+def _follow(aws: Aws, arn: str, name: str, poll_seconds: float, json_output: bool) -> executions.Snapshot:
+    if json_output:
+        return executions.follow(aws.stepfunctions, arn, poll_seconds=poll_seconds, on_update=lambda _: None)
+    console = Console()
+    if not console.is_terminal:
+        reporter = LineReporter(console)
+        return executions.follow(aws.stepfunctions, arn, poll_seconds=poll_seconds, on_update=reporter.update)
+    view = ProgressView(name)
+    with Live(view, console=console, refresh_per_second=4, transient=True):
+        return executions.follow(aws.stepfunctions, arn, poll_seconds=poll_seconds, on_update=view.update)
+
+
+@app.command()
+def status(
+    execution: ExecutionArgument,
+    stack_name: StackOption = DEFAULT_STACK,
+    state_machine_arn: MachineOption = None,
+    json_output: JsonOption = False,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Show where a run is: status, current step, error."""
+    with _explained(json_output):
+        _, latest = _look_up(execution, stack_name, state_machine_arn, Target(endpoint_url, region, profile))
+        if json_output:
+            _print_json(latest.to_dict())
+        else:
+            Console().print(summary(latest))
+
+
+@app.command()
+def history(
+    execution: ExecutionArgument,
+    graph: Annotated[
+        bool, typer.Option("--graph", help="Print the workflow as Mermaid with the states this run entered marked.")
+    ] = False,
+    stack_name: StackOption = DEFAULT_STACK,
+    state_machine_arn: MachineOption = None,
+    json_output: JsonOption = False,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """List the steps of a run with their start, end, duration and outcome."""
+    with _explained(json_output):
+        aws, latest = _look_up(execution, stack_name, state_machine_arn, Target(endpoint_url, region, profile))
+        arn = latest.arn
+        if graph:
+            workflow = parse_workflow(executions.definition_of(aws.stepfunctions, arn))
+            text = to_mermaid(workflow, visited=visited_states(latest.steps), failed=failed_states(latest.steps))
+            if json_output:
+                _print_json({"executionArn": arn, "mermaid": text})
+            else:
+                typer.echo(text, nl=False)
+            return
+        if json_output:
+            _print_json(latest.to_dict())
+        else:
+            Console().print(steps_table(latest.steps, title=f"steps of {latest.name} ({latest.status})"))
+
+
+@app.command("list")
+def list_executions(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many runs to show.")] = 20,
+    status_filter: Annotated[
+        Optional[str], typer.Option("--status", help="Only runs in this status (RUNNING, SUCCEEDED, FAILED, ...).")
+    ] = None,
+    stack_name: StackOption = DEFAULT_STACK,
+    state_machine_arn: MachineOption = None,
+    json_output: JsonOption = False,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """List recent runs of the restore workflow."""
+    with _explained(json_output):
+        aws = Aws(Target(endpoint_url, region, profile))
+        machine = _machine(aws, stack_name, state_machine_arn)
+        runs = executions.recent(
+            aws.stepfunctions, machine, limit=limit, status=status_filter.upper() if status_filter else None
+        )
+        if json_output:
+            _print_json({"stateMachineArn": machine, "executions": [run.to_dict() for run in runs]})
+        else:
+            Console().print(executions_table(runs))
+
+
+def _look_up(
+    reference: str, stack_name: str, state_machine_arn: str | None, target: Target
+) -> tuple[Aws, executions.Snapshot]:
+    """The run named by an ARN, or by a name on the restore state machine."""
+    aws = Aws(target)
+    if reference.startswith("arn:"):
+        arn = reference
+    else:
+        arn = executions.execution_arn(reference, _machine(aws, stack_name, state_machine_arn))
+    return aws, executions.snapshot(aws.stepfunctions, arn)
+
+
+@app.command()
+def graph(
+    asl_dir: Annotated[Path, typer.Option("--asl-dir", help="Folder of *.asl.json workflows.")] = Path("statemachine"),
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the pictures go.")] = Path("docs/diagrams"),
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 if the pictures do not match the workflows.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Draw each workflow as Mermaid text (<name>.mmd) and an SVG picture (<name>.svg)."""
+    with _explained(json_output):
+        if not diagrams.asl_files(asl_dir):
+            raise CliError(f"no *{diagrams.ASL_SUFFIX} files in {asl_dir}")
+        wanted = diagrams.diagrams_for(asl_dir, output_dir)
+        changed = diagrams.stale(wanted) if check else diagrams.write(wanted)
+        paths = [str(diagram.path) for diagram in changed]
+        if json_output:
+            _print_json({"check": check, "files": [str(d.path) for d in wanted], "changed": paths})
+        elif check:
+            for path in paths:
+                Console(stderr=True).print(f"out of date: {path}", highlight=False)
+            if not paths:
+                Console().print(f"{len(wanted)} diagrams match the workflows", highlight=False)
+        else:
+            Console().print(
+                "\n".join(f"wrote {path}" for path in paths) or f"{len(wanted)} diagrams already up to date",
+                highlight=False,
+            )
+        if check and paths:
+            raise typer.Exit(1)
+
+
+@local_app.command("serve")
+def local_serve(
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one).")] = 4566,
+    param: Annotated[
+        Optional[list[str]], typer.Option("--param", help="Template parameter as Key=Value (repeatable).")
+    ] = None,
+    template: Annotated[Optional[Path], typer.Option("--template", help="SAM template (default: the repository's).")] = None,
+    latency_polls: Annotated[
+        int, typer.Option("--latency-polls", min=0, help="Keep resources in their in-between status for N polls.")
+    ] = 0,
+) -> None:
+    """Serve an AWS-compatible endpoint on 127.0.0.1 with the trapheus stack deployed in it."""
+    with _explained(False):
+        try:
+            from trapheus_local import server  # imported late: the emulator pulls in all of moto
+        except ImportError as error:
+            raise CliError(f"the local emulator is not available: {error}") from error
+    # the emulator's own entry point parses and checks the options, so both ways in behave alike
+    argv = ["--port", str(port), "--latency-polls", str(latency_polls)]
+    argv += [part for pair in param or [] for part in ("--param", pair)]
+    argv += ["--template", str(template)] if template else []
+    raise typer.Exit(server.main(argv) or 0)
+
+
+def _main() -> None:  # pragma: no cover - `python -m trapheus_cli.main`
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(_main())

@@ -1,0 +1,68 @@
+"""A simulated clock for everything in the emulator that would otherwise sleep.
+
+Step Functions ``Wait`` states, ``Retry`` back-off and botocore's own retry
+back-off all advance this clock instead of sleeping, so a workflow that would
+wait an hour in AWS finishes in milliseconds here, and a benchmark can read how
+long it would have waited (:attr:`VirtualClock.elapsed`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time as _real_time
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+
+class VirtualClock:
+    """Seconds of simulated waiting; thread-safe (executions run on moto's threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._elapsed = 0.0
+        self.sleeps: list[float] = []
+
+    @property
+    def elapsed(self) -> float:
+        """Total simulated seconds waited so far."""
+        with self._lock:
+            return self._elapsed
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._elapsed += max(0.0, float(seconds))
+            self.sleeps.append(float(seconds))
+
+
+class _TimeModule:
+    """Stands in for the ``time`` module inside one library module: ``sleep`` advances the clock."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self._clock = clock
+
+    def sleep(self, seconds: float) -> None:
+        self._clock.advance(seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_real_time, name)
+
+
+@contextlib.contextmanager
+def installed(clock: VirtualClock) -> Iterator[VirtualClock]:
+    """Make Wait states, Retry back-off and botocore retries advance ``clock`` instead of sleeping."""
+    import botocore.endpoint
+
+    def wait_interval(self: WaitFunction, env: Any, wait_seconds: int) -> None:
+        clock.advance(wait_seconds)
+
+    fake_time = _TimeModule(clock)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", wait_interval))
+        stack.enter_context(mock.patch.object(retrier_decl, "time", fake_time))
+        stack.enter_context(mock.patch.object(botocore.endpoint, "time", fake_time))
+        yield clock

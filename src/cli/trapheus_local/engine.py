@@ -1,0 +1,281 @@
+"""Deploy a SAM template into moto, in-process, and run its state machines.
+
+::
+
+    with Emulator() as aws:
+        stack = aws.deploy("template.yaml", parameters={"RecipientEmails": "ops@example.com"})
+        result = stack.run("RestoreStateMachine", {"identifier": "orders-db", "task": "db_restore", "isCluster": False})
+        assert result.status == "SUCCEEDED"
+
+The emulator is moto with the trapheus corrections (:mod:`trapheus_local.moto_shims`),
+a simulated clock (:mod:`trapheus_local.clock`), in-process Lambda
+(:mod:`trapheus_local.functions`) and recorded RDS calls with an optional latency
+model (:mod:`trapheus_local.rds_calls`, :mod:`trapheus_local.latency`). Deploying
+is :mod:`trapheus_local.resources`' job; moto's Step Functions interpreter runs
+the state machines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import boto3
+from moto import mock_aws
+from moto.core.config import default_user_config
+
+from trapheus_local import clock as clock_module
+from trapheus_local import moto_shims, speedups
+from trapheus_local.clock import VirtualClock
+from trapheus_local.functions import InProcessRuntime, Invocation
+from trapheus_local.latency import LatencyModel
+from trapheus_local.rds_calls import RdsCallLog, intercepted
+from trapheus_local.resources import ACCOUNT_ID, DeployedResource, StackDeployer
+from trapheus_local.template import Template, load_template
+
+DEFAULT_STACK_NAME = "trapheus-local"
+TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+
+class ExecutionTimeoutError(Exception):
+    """An execution did not finish within the real-time safety limit."""
+
+
+@dataclass
+class ExecutionResult:
+    """How one state machine execution ended, with its history."""
+
+    arn: str
+    status: str
+    output: Any
+    error: str | None
+    cause: str | None
+    events: list[dict[str, Any]]
+    entered_states: list[str]
+    virtual_seconds: float
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+
+class Deployment:
+    """A template deployed into the running emulator."""
+
+    def __init__(self, emulator: Emulator, template: Template) -> None:
+        self.emulator = emulator
+        self.template = template
+        self.resources: dict[str, DeployedResource] = {}
+
+    @property
+    def rds_calls(self) -> RdsCallLog:
+        return self.emulator.rds_calls
+
+    @property
+    def not_emulated(self) -> list[str]:
+        """Logical ids of resources that exist only as names (no local behaviour)."""
+        return [logical_id for logical_id, resource in self.resources.items() if not resource.emulated]
+
+    def physical_id(self, logical_id: str) -> Any:
+        return self._resource(logical_id).ref
+
+    def state_machine_arn(self, logical_id: str) -> str:
+        return str(self._resource(logical_id, "AWS::Serverless::StateMachine").ref)
+
+    def function_arn(self, logical_id: str) -> str:
+        return str(self._resource(logical_id, "AWS::Serverless::Function").attributes["Arn"])
+
+    def state_machines(self) -> dict[str, str]:
+        return {
+            logical_id: str(resource.ref)
+            for logical_id, resource in self.resources.items()
+            if resource.type == "AWS::Serverless::StateMachine"
+        }
+
+    def invocations(self, logical_id: str | None = None) -> list[Invocation]:
+        """Function invocations so far (of one function, or all)."""
+        return [call for call in self.emulator.runtime.invocations if logical_id in (None, call.logical_id)]
+
+    def start(self, logical_id: str, execution_input: Any, *, name: str | None = None) -> str:
+        """Start an execution and return its ARN without waiting."""
+        response = self.emulator.client("stepfunctions").start_execution(
+            stateMachineArn=self.state_machine_arn(logical_id),
+            name=name or f"local-{uuid.uuid4().hex[:12]}",
+            input=json.dumps(execution_input),
+        )
+        return str(response["executionArn"])
+
+    def run(
+        self, logical_id: str, execution_input: Any, *, name: str | None = None, real_timeout: float = 60.0
+    ) -> ExecutionResult:
+        """Start an execution and wait until it ends; ``real_timeout`` only guards against a hang."""
+        started_at = self.emulator.clock.elapsed
+        arn = self.start(logical_id, execution_input, name=name)
+        return self.wait(arn, real_timeout=real_timeout, virtual_start=started_at)
+
+    def wait(self, execution_arn: str, *, real_timeout: float = 60.0, virtual_start: float = 0.0) -> ExecutionResult:
+        sfn = self.emulator.client("stepfunctions")
+        give_up_at = time.monotonic() + real_timeout
+        status_of = _status_reader(self.emulator.region, execution_arn, sfn)
+        while (status := status_of()) not in TERMINAL_STATUSES:
+            if time.monotonic() > give_up_at:
+                raise ExecutionTimeoutError(f"{execution_arn} still {status} after {real_timeout}s")
+            # The execution runs on moto's worker thread; only yield to it.
+            time.sleep(0.002)
+        described = sfn.describe_execution(executionArn=execution_arn)
+        events = execution_history(sfn, execution_arn)
+        output = described.get("output")
+        return ExecutionResult(
+            arn=execution_arn,
+            status=described["status"],
+            output=json.loads(output) if output else None,
+            error=described.get("error"),
+            cause=described.get("cause"),
+            events=events,
+            entered_states=entered_states(events),
+            virtual_seconds=self.emulator.clock.elapsed - virtual_start,
+        )
+
+    def _resource(self, logical_id: str, expected_type: str | None = None) -> DeployedResource:
+        if logical_id not in self.resources:
+            raise KeyError(f"{logical_id} is not deployed (is its Condition false?)")
+        resource = self.resources[logical_id]
+        if expected_type and resource.type != expected_type:
+            raise KeyError(f"{logical_id} is a {resource.type}, not a {expected_type}")
+        return resource
+
+
+def _status_reader(region: str, execution_arn: str, sfn: Any) -> Any:
+    """A cheap way to read an execution's status while it runs.
+
+    Reads moto's execution object directly: polling through the API would hold the
+    interpreter lock for milliseconds per call and slow the execution down.
+    """
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    backend = stepfunctions_parser_backends[ACCOUNT_ID][region]
+    execution = next((e for e in backend._get_executions() if e.exec_arn == execution_arn), None)
+    if execution is None:
+        return lambda: sfn.describe_execution(executionArn=execution_arn)["status"]
+    return lambda: execution.exec_status.value if execution.exec_status else "RUNNING"
+
+
+def execution_history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events.extend(page["events"])
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def entered_states(events: list[dict[str, Any]]) -> list[str]:
+    """Names of the states an execution entered, in order."""
+    return [
+        event["stateEnteredEventDetails"]["name"]
+        for event in events
+        if event["type"].endswith("StateEntered") and "stateEnteredEventDetails" in event
+    ]
+
+
+class Emulator:
+    """moto with the trapheus corrections, a simulated clock, in-process Lambda and RDS call recording.
+
+    A context manager; it starts moto (or joins a mock that is already running).
+    """
+
+    def __init__(self, *, latency: LatencyModel | None = None, region: str | None = None) -> None:
+        self.region = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        self.latency = latency or LatencyModel()
+        self.clock = VirtualClock()
+        self.rds_calls = RdsCallLog()
+        self.runtime = InProcessRuntime()
+        self._stack: contextlib.ExitStack | None = None
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+
+    def __enter__(self) -> Emulator:
+        stack = contextlib.ExitStack()
+        try:
+            # Everything, handlers included, must reach the in-process backends, not a configured endpoint.
+            stack.enter_context(mock.patch.dict(os.environ))
+            for variable in [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL")]:
+                del os.environ[variable]
+            stack.enter_context(mock_aws())
+            stack.enter_context(mock.patch.dict(default_user_config["stepfunctions"], {"execute_state_machine": True}))
+            stack.enter_context(moto_shims.installed())
+            stack.enter_context(clock_module.installed(self.clock))
+            stack.enter_context(speedups.installed())
+            stack.enter_context(intercepted(self.rds_calls, self.latency))
+            stack.enter_context(self.runtime.installed())
+            stack.enter_context(_quiet_interpreter())
+        except BaseException:
+            stack.close()
+            raise
+        self._stack = stack
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        stack, self._stack = self._stack, None
+        self._clients.clear()
+        if stack is not None:
+            stack.close()
+
+    def client(self, service: str) -> Any:
+        """A client of the emulator, created after moto started."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = _session().client(service, region_name=self.region)
+            return self._clients[service]
+
+    def deploy(
+        self,
+        template_path: str | Path,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        stack_name: str = DEFAULT_STACK_NAME,
+    ) -> Deployment:
+        if self._stack is None:
+            raise RuntimeError("use the Emulator as a context manager before deploying")
+        template = load_template(
+            template_path, parameters, region=self.region, account_id=ACCOUNT_ID, stack_name=stack_name
+        )
+        deployment = Deployment(self, template)
+        StackDeployer(self, deployment).deploy()
+        return deployment
+
+
+@contextlib.contextmanager
+def _quiet_interpreter() -> Any:
+    """moto's interpreter logs every Fail state as an error; the execution's status already says it."""
+    interpreter_log = logging.getLogger("moto.stepfunctions.parser")
+    previous = interpreter_log.level
+    interpreter_log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        interpreter_log.setLevel(previous)
+
+
+_SESSION: list[boto3.session.Session] = []
+
+
+def _session() -> boto3.session.Session:
+    """One boto3 session for the emulator's own clients: service models load once per process."""
+    if not _SESSION:
+        _SESSION.append(boto3.session.Session())
+    return _SESSION[0]
+
+

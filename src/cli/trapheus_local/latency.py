@@ -1,0 +1,260 @@
+"""Latency and fault model for the emulated RDS API.
+
+moto finishes every RDS operation at once, so a workflow's Wait -> Check ->
+Choice loops would never loop. With ``polls=N`` a resource touched by a
+mutating call shows its in-between status (``creating``, ``renaming``,
+``modifying``, ``backing-up``, ``deleting``) to the next N describe calls that
+see it, then its real status. On top of that, tests can inject:
+
+- a terminal status: the resource a chosen operation produces ends ``failed``
+  (or any status) instead of ``available``;
+- API failures: a chosen operation raises a ``ClientError`` with a chosen code
+  (e.g. ``Throttling``) for a chosen identifier, N times or always.
+
+The model is pure bookkeeping; :mod:`trapheus_local.rds_calls` feeds it every
+RDS call and applies its answers. Off by default: ``polls=0`` and no faults.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+INSTANCE = "instance"
+CLUSTER = "cluster"
+SNAPSHOT = "snapshot"
+CLUSTER_SNAPSHOT = "cluster-snapshot"
+
+# Every parameter that names an RDS resource; a fault's identifier matches any of them.
+IDENTIFIER_PARAMETERS = (
+    "DBInstanceIdentifier",
+    "NewDBInstanceIdentifier",
+    "TargetDBInstanceIdentifier",
+    "DBClusterIdentifier",
+    "NewDBClusterIdentifier",
+    "DBSnapshotIdentifier",
+    "SourceDBSnapshotIdentifier",
+    "TargetDBSnapshotIdentifier",
+    "DBClusterSnapshotIdentifier",
+    "SourceDBClusterSnapshotIdentifier",
+    "TargetDBClusterSnapshotIdentifier",
+    "SnapshotIdentifier",
+    "FinalDBSnapshotIdentifier",
+)
+
+# describe operation -> (kind, identifier parameter, result key, model attribute naming the resource)
+DESCRIBES: dict[str, tuple[str, str, str, str]] = {
+    "DescribeDBInstances": (INSTANCE, "DBInstanceIdentifier", "DBInstances", "db_instance_identifier"),
+    "DescribeDBClusters": (CLUSTER, "DBClusterIdentifier", "DBClusters", "db_cluster_identifier"),
+    "DescribeDBSnapshots": (SNAPSHOT, "DBSnapshotIdentifier", "DBSnapshots", "db_snapshot_identifier"),
+    "DescribeDBClusterSnapshots": (
+        CLUSTER_SNAPSHOT,
+        "DBClusterSnapshotIdentifier",
+        "DBClusterSnapshots",
+        "db_cluster_snapshot_identifier",
+    ),
+}
+
+# mutating operation -> (kind, identifier parameter, in-between status); renames and deletes are special-cased
+_TRANSITIONS: dict[str, tuple[str, str, str]] = {
+    "CreateDBInstance": (INSTANCE, "DBInstanceIdentifier", "creating"),
+    "CreateDBInstanceReadReplica": (INSTANCE, "DBInstanceIdentifier", "creating"),
+    "RestoreDBInstanceFromDBSnapshot": (INSTANCE, "DBInstanceIdentifier", "creating"),
+    "RestoreDBInstanceToPointInTime": (INSTANCE, "TargetDBInstanceIdentifier", "creating"),
+    "ModifyDBInstance": (INSTANCE, "DBInstanceIdentifier", "modifying"),
+    "RebootDBInstance": (INSTANCE, "DBInstanceIdentifier", "rebooting"),
+    "DeleteDBInstance": (INSTANCE, "DBInstanceIdentifier", "deleting"),
+    "CreateDBCluster": (CLUSTER, "DBClusterIdentifier", "creating"),
+    "RestoreDBClusterFromSnapshot": (CLUSTER, "DBClusterIdentifier", "creating"),
+    "RestoreDBClusterToPointInTime": (CLUSTER, "DBClusterIdentifier", "creating"),
+    "ModifyDBCluster": (CLUSTER, "DBClusterIdentifier", "modifying"),
+    "DeleteDBCluster": (CLUSTER, "DBClusterIdentifier", "deleting"),
+    "CreateDBSnapshot": (SNAPSHOT, "DBSnapshotIdentifier", "creating"),
+    "CopyDBSnapshot": (SNAPSHOT, "TargetDBSnapshotIdentifier", "creating"),
+    "CreateDBClusterSnapshot": (CLUSTER_SNAPSHOT, "DBClusterSnapshotIdentifier", "creating"),
+    "CopyDBClusterSnapshot": (CLUSTER_SNAPSHOT, "TargetDBClusterSnapshotIdentifier", "creating"),
+}
+_RENAMES = {"ModifyDBInstance": "NewDBInstanceIdentifier", "ModifyDBCluster": "NewDBClusterIdentifier"}
+_DELETES = {"DeleteDBInstance", "DeleteDBCluster"}
+_SNAPSHOT_DELETES = {"DeleteDBSnapshot": SNAPSHOT, "DeleteDBClusterSnapshot": CLUSTER_SNAPSHOT}
+# taking a snapshot keeps its source ``backing-up``: snapshot operation -> (source kind, source parameter)
+_BACKUP_SOURCES = {
+    "CreateDBSnapshot": (INSTANCE, "DBInstanceIdentifier"),
+    "CreateDBClusterSnapshot": (CLUSTER, "DBClusterIdentifier"),
+}
+
+
+@dataclass
+class ApiFault:
+    """Make ``operation`` raise a ClientError ``code`` (for ``identifier``, or any when None)."""
+
+    operation: str
+    identifier: str | None = None
+    code: str = "Throttling"
+    message: str = "Rate exceeded"
+    times: int | None = None  # None = always
+    raised: int = 0
+
+    def matches(self, operation: str, params: dict[str, Any]) -> bool:
+        if operation != self.operation or (self.times is not None and self.raised >= self.times):
+            return False
+        return self.identifier is None or self.identifier in _identifiers(params)
+
+
+@dataclass
+class TerminalStatus:
+    """The resource ``operation`` produces for ``identifier`` ends in ``status``."""
+
+    operation: str
+    identifier: str
+    status: str = "failed"
+    times: int | None = 1
+    applied: int = 0
+
+
+@dataclass
+class _Timeline:
+    status: str
+    remaining: int
+    final: str | None = None
+    ghost: Any = None  # the deleted resource, still shown while ``deleting``
+
+
+@dataclass
+class LatencyModel:
+    """In-between statuses for ``polls`` describe calls, plus injected faults."""
+
+    polls: int = 0
+    backing_up_polls: int = 0
+    api_faults: list[ApiFault] = field(default_factory=list)
+    terminal_statuses: list[TerminalStatus] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._timelines: dict[tuple[str, str], _Timeline] = {}
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def fail_api(
+        self,
+        operation: str,
+        identifier: str | None = None,
+        *,
+        code: str = "Throttling",
+        message: str = "Rate exceeded",
+        times: int | None = None,
+    ) -> ApiFault:
+        """Raise ``code`` from ``operation`` (for ``identifier``) ``times`` times, or always."""
+        fault = ApiFault(operation, identifier, code, message, times)
+        with self._lock:
+            self.api_faults.append(fault)
+        return fault
+
+    def end_status(self, operation: str, identifier: str, status: str = "failed", *, times: int | None = 1) -> None:
+        """The resource ``operation`` produces for ``identifier`` ends ``status`` (after its in-between polls)."""
+        with self._lock:
+            self.terminal_statuses.append(TerminalStatus(operation, identifier, status, times))
+
+    def clear(self) -> None:
+        """Forget faults and in-flight transitions (a fresh start for the next scenario)."""
+        with self._lock:
+            self.api_faults.clear()
+            self.terminal_statuses.clear()
+            self._timelines.clear()
+
+    # -- hooks called for every RDS request ------------------------------------------------------
+
+    def fault_for(self, operation: str, params: dict[str, Any]) -> ApiFault | None:
+        with self._lock:
+            for fault in self.api_faults:
+                if fault.matches(operation, params):
+                    fault.raised += 1
+                    return fault
+        return None
+
+    def after_success(self, operation: str, params: dict[str, Any], result: dict[str, Any]) -> None:
+        """Start the transition a successful mutating call causes."""
+        with self._lock:
+            if operation in _SNAPSHOT_DELETES:
+                self._timelines.pop((_SNAPSHOT_DELETES[operation], str(params.get(_snapshot_param(operation)))), None)
+                return
+            if operation not in _TRANSITIONS:
+                return
+            kind, parameter, status = _TRANSITIONS[operation]
+            identifier = str(params.get(parameter))
+            new_name = params.get(_RENAMES.get(operation, ""))
+            if new_name:
+                self._timelines.pop((kind, identifier), None)
+                identifier, status = str(new_name), "renaming"
+            ghost = None
+            if operation in _DELETES:
+                ghost = next(iter(result.values()), None)
+                ghost = copy.copy(ghost) if ghost is not None else None
+            self._start(kind, identifier, status, self.polls, self._terminal(operation, identifier), ghost)
+            if operation in _BACKUP_SOURCES and self.backing_up_polls:
+                source_kind, source_parameter = _BACKUP_SOURCES[operation]
+                self._start(source_kind, str(params.get(source_parameter)), "backing-up", self.backing_up_polls)
+
+    def view(self, kind: str, identifier: str) -> str | None:
+        """Status to show for one resource in a describe result (counts as one poll), or None for the real one."""
+        with self._lock:
+            timeline = self._timelines.get((kind, identifier))
+            if timeline is None:
+                return None
+            if timeline.remaining > 0:
+                timeline.remaining -= 1
+                return timeline.status
+            if timeline.final is not None:
+                return timeline.final
+            del self._timelines[(kind, identifier)]
+            if kind == CLUSTER and timeline.ghost is not None:
+                self._forget_member_ghosts(identifier)
+            return None
+
+    def ghosts(self, kind: str, identifier: str | None) -> list[Any]:
+        """Deleted resources still shown as ``deleting`` (consumes one poll each)."""
+        with self._lock:
+            found = []
+            for (timeline_kind, name), timeline in list(self._timelines.items()):
+                if timeline_kind != kind or timeline.ghost is None or (identifier and identifier != name):
+                    continue
+                status = self.view(kind, name)
+                if status is not None:
+                    shown = copy.copy(timeline.ghost)
+                    shown.status = status
+                    found.append(shown)
+            return found
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _start(
+        self, kind: str, identifier: str, status: str, polls: int, final: str | None = None, ghost: Any = None
+    ) -> None:
+        if polls <= 0 and final is None:
+            self._timelines.pop((kind, identifier), None)
+            return
+        self._timelines[(kind, identifier)] = _Timeline(status, polls, final, ghost)
+
+    def _forget_member_ghosts(self, cluster: str) -> None:
+        # A cluster's deletion completes only after its members' deletions did.
+        for key, timeline in list(self._timelines.items()):
+            if key[0] == INSTANCE and getattr(timeline.ghost, "db_cluster_identifier", None) == cluster:
+                del self._timelines[key]
+
+    def _terminal(self, operation: str, identifier: str) -> str | None:
+        for rule in self.terminal_statuses:
+            if rule.operation == operation and rule.identifier == identifier:
+                if rule.times is None or rule.applied < rule.times:
+                    rule.applied += 1
+                    return rule.status
+        return None
+
+
+def _identifiers(params: dict[str, Any]) -> set[str]:
+    return {str(params[name]) for name in IDENTIFIER_PARAMETERS if params.get(name)}
+
+
+def _snapshot_param(operation: str) -> str:
+    return "DBSnapshotIdentifier" if operation == "DeleteDBSnapshot" else "DBClusterSnapshotIdentifier"

@@ -1,0 +1,140 @@
+"""Every RDS API call the emulator serves: recorded, and passed through the latency model.
+
+Hooked into moto's RDS request handling, so it sees calls from in-process
+handlers and from clients of the local server alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import threading
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+from moto.core.responses import ActionResult
+from moto.core.utils import camelcase_to_underscores
+from moto.rds.exceptions import RDSClientError
+from moto.rds.responses import RDSResponse
+
+from trapheus_local.latency import DESCRIBES, LatencyModel
+
+# RDS operations that change nothing; everything else counts as mutating.
+_READ_ONLY_PREFIXES = ("Describe", "List", "Download")
+
+
+@dataclass(frozen=True)
+class RdsCall:
+    operation: str
+    params: dict[str, Any]
+
+    @property
+    def mutating(self) -> bool:
+        return not self.operation.startswith(_READ_ONLY_PREFIXES)
+
+
+class RdsCallLog:
+    """Thread-safe record of RDS calls, in the order they arrived."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: list[RdsCall] = []
+
+    def append(self, call: RdsCall) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+    @property
+    def calls(self) -> list[RdsCall]:
+        with self._lock:
+            return list(self._calls)
+
+    def mutating(self) -> list[RdsCall]:
+        return [call for call in self.calls if call.mutating]
+
+    def operations(self) -> list[str]:
+        return [call.operation for call in self.calls]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+
+@contextlib.contextmanager
+def intercepted(log: RdsCallLog, latency: LatencyModel) -> Iterator[None]:
+    """Record every RDS call into ``log`` and apply ``latency`` while the block runs."""
+    original_call_action = RDSResponse.call_action
+
+    def call_action(self: RDSResponse) -> Any:
+        operation = self._get_action()
+        params = _original_params(self)
+        log.append(RdsCall(operation, params))
+        method_name = camelcase_to_underscores(operation)
+        handler = getattr(self, method_name, None)
+        fault = latency.fault_for(operation, params)
+        if fault is not None:
+            setattr(self, method_name, _raising(RDSClientError(fault.code, fault.message)))
+            with warnings.catch_warnings():
+                # Throttling codes have no error shape in the RDS model; the client maps them anyway.
+                warnings.simplefilter("ignore", UserWarning)
+                return original_call_action(self)
+        elif handler is not None and operation in DESCRIBES:
+            setattr(self, method_name, _describing(handler, operation, params, latency))
+        elif handler is not None:
+            setattr(self, method_name, _mutating(handler, operation, params, latency))
+        return original_call_action(self)
+
+    with mock.patch.object(RDSResponse, "call_action", call_action):
+        yield
+
+
+def _raising(error: Exception) -> Any:
+    def fail() -> Any:
+        raise error
+
+    return fail
+
+
+def _mutating(handler: Any, operation: str, params: dict[str, Any], latency: LatencyModel) -> Any:
+    def run() -> Any:
+        response = handler()
+        result = response.result if isinstance(response, ActionResult) else None
+        latency.after_success(operation, params, result if isinstance(result, dict) else {})
+        return response
+
+    return run
+
+
+def _describing(handler: Any, operation: str, params: dict[str, Any], latency: LatencyModel) -> Any:
+    kind, identifier_parameter, result_key, name_attribute = DESCRIBES[operation]
+    identifier = params.get(identifier_parameter)
+
+    def run() -> Any:
+        ghosts = latency.ghosts(kind, identifier)
+        if identifier and ghosts:
+            return ActionResult({result_key: ghosts})
+        response = handler()
+        result = response.result if isinstance(response, ActionResult) else None
+        if not isinstance(result, dict) or result_key not in result:
+            return response
+        shown = []
+        for resource in result[result_key]:
+            status = latency.view(kind, str(getattr(resource, name_attribute, "")))
+            if status is not None:
+                resource = copy.copy(resource)
+                resource.status = status
+            shown.append(resource)
+        result[result_key] = shown + ghosts
+        return response
+
+    return run
+
+
+def _original_params(response: RDSResponse) -> dict[str, Any]:
+    """The request parameters under their API names (moto keeps them snake_cased)."""
+    params = getattr(response, "params", None) or {}
+    original = params.original_dict() if hasattr(params, "original_dict") else dict(params)
+    return copy.deepcopy(original)

@@ -1,0 +1,148 @@
+"""An AWS-compatible endpoint on 127.0.0.1 with the stack deployed.
+
+``python -m trapheus_local.server --port 4566 --param RecipientEmails=ops@example.com``
+
+moto's server runs in the same process as the in-process emulator, so both see
+the same backends: a client drives it with plain boto3 and ``endpoint_url``,
+and the state machines it starts call the in-process handlers, whose own AWS
+calls land in those same backends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from trapheus_local.engine import Emulator
+from trapheus_local.latency import LatencyModel
+
+READY_MESSAGE = "trapheus local endpoint ready on http://{host}:{port}"
+
+
+def default_template() -> Path:
+    """``$TRAPHEUS_TEMPLATE``, else ``./template.yaml``, else the repository's own template."""
+    candidates = [
+        os.environ.get("TRAPHEUS_TEMPLATE"),
+        Path.cwd() / "template.yaml",
+        Path(__file__).resolve().parents[3] / "template.yaml",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    raise FileNotFoundError("no template.yaml found: run from the repository or set TRAPHEUS_TEMPLATE")
+
+
+def serve(
+    port: int,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    template: str | Path | None = None,
+    host: str = "127.0.0.1",
+    latency: LatencyModel | None = None,
+    stop: threading.Event | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the deployed stack on ``host:port`` (0 = any free port) until SIGINT/SIGTERM or ``stop`` is set."""
+    from moto.server import ThreadedMotoServer
+
+    say = announce or _print
+    stop = stop or threading.Event()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    with Emulator(latency=latency) as emulator:
+        deployment = emulator.deploy(template or default_template(), parameters)
+        _check_free(host, port)  # moto's server would hang rather than report a taken port
+        server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        server.start()
+        try:
+            bound_host, bound_port = server.get_host_and_port()
+            os.environ["MOTO_PORT"] = str(bound_port)  # where moto sends calls it makes over HTTP
+            _wait_until_accepting(host, bound_port)
+            with _stop_on_signals(stop):
+                say(READY_MESSAGE.format(host=host, port=bound_port))
+                say(f"region {emulator.region}")
+                for logical_id, arn in deployment.state_machines().items():
+                    say(f"state machine {logical_id}: {arn}")
+                stop.wait()
+        finally:
+            server.stop()
+    say("trapheus local endpoint stopped")
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def _check_free(host: str, port: int) -> None:
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise OSError(f"cannot listen on {host}:{port}: {error.strerror}") from error
+
+
+def _wait_until_accepting(host: str, port: int) -> None:
+    # ThreadedMotoServer binds before it returns; one successful connect proves it accepts.
+    with socket.create_connection((host, port), timeout=10):
+        pass
+
+
+class _stop_on_signals:
+    """Set ``stop`` on SIGINT/SIGTERM (only possible from the main thread)."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self.previous[signum] = signal.signal(signum, lambda *_: self.stop.set())
+
+    def __exit__(self, *exc_info: Any) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
+def parse_parameters(pairs: Sequence[str]) -> dict[str, str]:
+    """``["Key=Value", ...]`` -> ``{"Key": "Value"}`` (values may contain ``=``)."""
+    parameters = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key:
+            raise ValueError(f"expected Key=Value, got {pair!r}")
+        parameters[key] = value
+    return parameters
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="trapheus-local-server", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (0 picks a free one)")
+    parser.add_argument("--param", action="append", default=[], metavar="Key=Value", help="template parameter")
+    parser.add_argument("--template", type=Path, default=None, help="SAM template (default: the repository's)")
+    parser.add_argument(
+        "--latency-polls", type=int, default=0, help="keep resources in their in-between status for N describe calls"
+    )
+    args = parser.parse_args(argv)
+    try:
+        parameters = parse_parameters(args.param)
+    except ValueError as error:
+        parser.error(str(error))
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    serve(args.port, parameters, template=args.template, latency=LatencyModel(polls=args.latency_polls))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""install.py builds the right sam commands and never drops a setting (sam itself is never run)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from template_support import REPO, load_template
+
+spec = importlib.util.spec_from_file_location("trapheus_install", REPO / "install.py")
+install = importlib.util.module_from_spec(spec)
+sys.modules["trapheus_install"] = install
+spec.loader.exec_module(install)
+
+SAM_PYTHON = REPO / ".venv-tools" / "sam" / "bin" / "python"
+NO_TTY_CI = {"CI": "true"}
+
+
+class Recorder:
+    """Stands in for subprocess: records each command, answers with the given exit statuses."""
+
+    def __init__(self, *statuses: int):
+        self.commands: list[list[str]] = []
+        self.statuses = list(statuses)
+
+    def __call__(self, command):
+        self.commands.append(list(command))
+        return self.statuses.pop(0) if self.statuses else 0
+
+
+def no_prompt(question: str) -> str:
+    raise AssertionError(f"prompted although not interactive: {question}")
+
+
+def answers(mapping: dict[str, str], default: str = ""):
+    """A prompt that answers by the first mapping key found in the question."""
+    asked: list[str] = []
+
+    def prompt(question: str) -> str:
+        asked.append(question)
+        for key, value in mapping.items():
+            if key in question:
+                return value
+        return default
+
+    prompt.asked = asked
+    return prompt
+
+
+def parse_overrides(command: list[str], flag: str = "--parameter-overrides") -> dict[str, str]:
+    """Read Key=Value tokens back the way sam does for quoted values (see sam_value)."""
+    if flag not in command:
+        return {}
+    tokens = command[command.index(flag) + 1 :]
+    parsed = {}
+    for token in tokens:
+        if token.startswith("--"):
+            break
+        name, _, value = token.partition("=")
+        if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+            value = value[1:-1].replace('\\"', '"')
+        parsed[name] = value
+    return parsed
+
+
+EVERY_SETTING = {
+    "SenderEmail": "trapheus@example.com",
+    "RecipientEmails": "dba@example.com,ops@example.com",
+    "SlackWebhookUrls": "https://hooks.slack.com/services/T0/B0/secret",
+    "UseVpc": "true",
+    "VpcId": "vpc-0abc1234",
+    "SubnetIds": "subnet-0aaa1111,subnet-0bbb2222",
+    "PollIntervalSeconds": "5",
+    "MaxPollAttempts": "12",
+    "FinalSnapshotOnDelete": "false",
+    "KeepAutomatedBackups": "false",
+    "ExportByDefault": "true",
+    "ExportRetentionDays": "30",
+    "ScheduleExpression": "cron(0 3 * * ? *)",
+    "ScheduleInput": '{"identifier": "orders-db", "task": "create_snapshot_only", "isCluster": false}',
+    "ManagedDatabasePattern": "orders-*",
+    "PassableRoleArns": "arn:aws:iam::123456789012:role/rds-monitoring",
+    "DatabaseKmsKeyArns": "arn:aws:kms:us-east-1:123456789012:key/abc",
+    "LogRetentionDays": "30",
+    "LogLevel": "DEBUG",
+    "AppName": "trapheus-prod",
+    "AppComponent": "db team",
+    "AppFunction": "Restore'DB",
+}
+
+
+def flags_for(settings: dict[str, str]) -> list[str]:
+    return [arg for name, value in settings.items() for arg in (install.BY_NAME[name].flag, value)]
+
+
+def test_installer_knows_exactly_the_template_parameters_and_defaults():
+    parameters = load_template()["Parameters"]
+    assert set(install.BY_NAME) == set(parameters)
+    for name, spec in parameters.items():
+        assert install.BY_NAME[name].default == str(spec.get("Default", "")), name
+        allowed = tuple(str(v) for v in spec.get("AllowedValues", ()))
+        if install.BY_NAME[name].choices:
+            assert install.BY_NAME[name].choices == allowed, name
+        assert install.BY_NAME[name].secret == bool(spec.get("NoEcho")), name
+    # The two Slack sources exclude each other; the secret ARN has its own test.
+    assert set(EVERY_SETTING) | {"SlackWebhooksSecretArn"} == set(parameters)
+
+
+def test_existing_slack_secret_arn_is_passed():
+    runner = Recorder()
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf"
+    assert install.main(["--slack-webhooks-secret-arn", arn], runner=runner, environ=NO_TTY_CI,
+                        stdin_isatty=False, prompt=no_prompt) == 0  # fmt: skip
+    assert parse_overrides(runner.commands[-1]) == {"SlackWebhooksSecretArn": arn}
+
+
+def test_non_interactive_run_passes_every_setting_given():
+    runner = Recorder()
+    argv = ["--stack-name", "trapheus-prod", "--region", "eu-west-1", *flags_for(EVERY_SETTING)]
+    assert install.main(argv, runner=runner, environ=NO_TTY_CI, stdin_isatty=False, prompt=no_prompt) == 0
+    build, deploy = runner.commands
+    assert build == ["sam", "build", "--template-file", "template.yaml"]
+    assert deploy[:4] == ["sam", "deploy", "--stack-name", "trapheus-prod"]
+    assert "--no-confirm-changeset" in deploy and "--resolve-s3" in deploy
+    assert deploy[deploy.index("--region") + 1] == "eu-west-1"
+    assert parse_overrides(deploy) == EVERY_SETTING
+    assert parse_overrides(deploy, "--tags") == {
+        "AppName": "trapheus-prod", "AppComponent": "db team", "AppFunction": "Restore'DB",
+    }  # fmt: skip
+
+
+def test_settings_not_given_are_left_to_the_template_defaults():
+    runner = Recorder()
+    assert install.main(["--sender-email", "a@example.com"], runner=runner, environ=NO_TTY_CI,
+                        stdin_isatty=False, prompt=no_prompt) == 0  # fmt: skip
+    deploy = runner.commands[-1]
+    assert parse_overrides(deploy) == {"SenderEmail": "a@example.com"}
+    assert deploy[deploy.index("--stack-name") + 1] == "trapheus"
+    assert parse_overrides(deploy, "--tags") == {"AppName": "trapheus", "AppComponent": "database",
+                                                 "AppFunction": "RestoreDB"}  # fmt: skip
+
+
+def test_generic_parameter_flag_and_environment_secret():
+    runner = Recorder()
+    environ = {"CI": "1", install.SLACK_URLS_ENV: "https://hooks.slack.com/services/T/B/env"}
+    argv = ["--parameter", "PollIntervalSeconds=10", "--parameter", "ScheduleExpression=rate(1 day)"]
+    assert install.main(argv, runner=runner, environ=environ, stdin_isatty=True, prompt=no_prompt) == 0
+    assert parse_overrides(runner.commands[-1]) == {
+        "PollIntervalSeconds": "10",
+        "ScheduleExpression": "rate(1 day)",
+        "SlackWebhookUrls": "https://hooks.slack.com/services/T/B/env",
+    }
+
+
+def test_guided_without_a_terminal_does_not_prompt(capsys):
+    runner = Recorder()
+    assert install.main(["--guided"], runner=runner, environ={}, stdin_isatty=False, prompt=no_prompt) == 0
+    assert "not prompting" in capsys.readouterr().err
+    assert len(runner.commands) == 2
+
+
+def test_guided_run_asks_and_passes_the_answers():
+    runner = Recorder()
+    prompt = answers({"Stack name": "guided-stack", "sender": "me@example.com", "Recipients": "you@example.com",
+                      "VPC?": "true", "VPC id": "vpc-0123abcd", "subnet": "subnet-1,subnet-2",
+                      "Schedule,": "rate(7 days)", "Execution input": '{"identifier": "db", "task": "db_restore", '
+                      '"isCluster": false}'})  # fmt: skip
+    secret = answers({}, default="https://hooks.slack.com/services/T/B/typed")
+    assert install.main(["--guided", "--poll-interval-seconds", "15"], runner=runner, environ={}, stdin_isatty=True,
+                        prompt=prompt, secret_prompt=secret) == 0  # fmt: skip
+    deploy = runner.commands[-1]
+    assert deploy[deploy.index("--stack-name") + 1] == "guided-stack"
+    assert "--confirm-changeset" in deploy
+    assert parse_overrides(deploy) == {
+        "PollIntervalSeconds": "15",
+        "SenderEmail": "me@example.com",
+        "RecipientEmails": "you@example.com",
+        "SlackWebhookUrls": "https://hooks.slack.com/services/T/B/typed",
+        "UseVpc": "true",
+        "VpcId": "vpc-0123abcd",
+        "SubnetIds": "subnet-1,subnet-2",
+        "ScheduleExpression": "rate(7 days)",
+        "ScheduleInput": '{"identifier": "db", "task": "db_restore", "isCluster": false}',
+    }
+    assert not any("Seconds between" in q for q in prompt.asked), "asked for a setting given as a flag"
+    assert len(secret.asked) == 1
+
+
+def test_guided_run_repeats_a_question_until_the_answer_is_allowed(capsys):
+    runner = Recorder()
+    vpc_replies = iter(["maybe", "false"])
+    asked: list[str] = []
+
+    def prompt(question: str) -> str:
+        asked.append(question)
+        return next(vpc_replies) if question.startswith("Attach the functions") else ""
+
+    assert install.main(["--guided"], runner=runner, environ={}, stdin_isatty=True, prompt=prompt,
+                        secret_prompt=lambda question: "") == 0  # fmt: skip
+    assert sum(q.startswith("Attach the functions") for q in asked) == 2
+    assert "choose one of: true, false" in capsys.readouterr().out
+    assert parse_overrides(runner.commands[-1]) == {}
+
+
+def test_dry_run_prints_the_commands_masks_the_secret_and_runs_nothing(capsys):
+    runner = Recorder()
+    argv = ["--dry-run", "--slack-webhook-urls", "https://hooks.slack.com/services/T/B/topsecret",
+            "--schedule-expression", "rate(1 day)"]  # fmt: skip
+    assert install.main(argv, runner=runner, environ=NO_TTY_CI, stdin_isatty=False, prompt=no_prompt) == 0
+    out = capsys.readouterr().out
+    assert runner.commands == []
+    assert "would run: sam build --template-file template.yaml" in out
+    assert "would run: sam deploy" in out and "SlackWebhookUrls=****" in out
+    assert "topsecret" not in out
+    assert "'ScheduleExpression=\"rate(1 day)\"'" in out
+
+
+def test_failed_build_stops_before_deploy(capsys):
+    runner = Recorder(3)
+    assert install.main([], runner=runner, environ=NO_TTY_CI, stdin_isatty=False, prompt=no_prompt) == 3
+    assert [c[1] for c in runner.commands] == ["build"]
+    assert "failed with exit status 3" in capsys.readouterr().err
+
+
+def test_skip_build_deploys_only():
+    runner = Recorder()
+    assert install.main(["--skip-build"], runner=runner, environ=NO_TTY_CI, stdin_isatty=False) == 0
+    assert [c[1] for c in runner.commands] == ["deploy"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--use-vpc", "true", "--vpc-id", "vpc-0abc1234"], "UseVpc=true needs VpcId and SubnetIds"),
+        (["--slack-webhook-urls", "https://x", "--slack-webhooks-secret-arn", "arn:aws:secretsmanager:x"],
+         "not both"),  # fmt: skip
+        (["--schedule-expression", "rate(1 day)", "--schedule-input", "{not json"], "ScheduleInput is not JSON"),
+        (["--parameter", "NoSuchParameter=1"], "expected NAME=VALUE"),
+        (["--sender-email", "a\\b@example.com"], "backslashes"),
+    ],
+)
+def test_impossible_settings_are_refused_before_anything_runs(argv, message, capsys):
+    runner = Recorder()
+    assert install.main(argv, runner=runner, environ=NO_TTY_CI, stdin_isatty=False, prompt=no_prompt) == 2
+    assert runner.commands == []
+    assert message in capsys.readouterr().err
+
+
+def test_install_runs_without_stdin_under_ci():
+    """The real entry point: CI=true, stdin closed, --dry-run so sam is not needed."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / "install.py"), "--dry-run", "--sender-email", "a@example.com"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, env={"CI": "true", "PATH": "/usr/bin:/bin"},
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"would run: sam deploy .*--parameter-overrides SenderEmail=a@example.com", result.stdout)
+
+
+@pytest.mark.skipif(not SAM_PYTHON.exists(), reason="SAM CLI not installed in .venv-tools (scripts/check-template.sh)")
+def test_sam_reads_every_override_back_unchanged():
+    """The quoting matches the SAM CLI's own --parameter-overrides and --tags parsers."""
+    runner = Recorder()
+    install.main(flags_for(EVERY_SETTING), runner=runner, environ=NO_TTY_CI, stdin_isatty=False, prompt=no_prompt)
+    deploy = runner.commands[-1]
+    start = deploy.index("--parameter-overrides") + 1
+    tags = deploy[deploy.index("--tags") + 1 : deploy.index("--parameter-overrides")]
+    program = (
+        "import json, sys\n"
+        "from samcli.cli.types import CfnParameterOverridesType, CfnTags\n"
+        "args = json.loads(sys.stdin.read())\n"
+        "print(json.dumps([CfnParameterOverridesType().convert(tuple(args['overrides']), None, None),\n"
+        "                  CfnTags().convert(tuple(args['tags']), None, None)]))\n"
+    )
+    result = subprocess.run(
+        [str(SAM_PYTHON), "-c", program], input=json.dumps({"overrides": deploy[start:], "tags": tags}),
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    overrides, parsed_tags = json.loads(result.stdout)
+    assert overrides == EVERY_SETTING
+    assert parsed_tags == {"AppName": "trapheus-prod", "AppComponent": "db team", "AppFunction": "Restore'DB"}

@@ -1,0 +1,217 @@
+"""Each moto deviation the emulator shims: still there in plain moto, corrected with the shim.
+
+The ``test_plain_moto_still_*`` tests fail the day moto behaves like AWS on its
+own; the failure message names the shim to delete from trapheus_local/moto_shims.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.core.config import default_user_config
+
+from trapheus_local import moto_shims
+
+# moto names automated snapshots by the minute; freeze it so both sides of a scenario share one.
+FROZEN_NOW = datetime.datetime(2026, 1, 2, 3, 4, 5)
+
+
+@contextlib.contextmanager
+def plain_moto() -> Iterator[Any]:
+    with (
+        mock_aws(),
+        mock.patch.dict(default_user_config["stepfunctions"], {"execute_state_machine": True}),
+        mock.patch("moto.rds.models.utcnow", return_value=FROZEN_NOW),
+    ):
+        yield boto3.client("rds", region_name="us-east-1")
+
+
+@contextlib.contextmanager
+def shimmed_moto() -> Iterator[Any]:
+    with plain_moto() as rds, moto_shims.installed():
+        yield rds
+
+
+def _instance(rds: Any, identifier: str, **settings: Any) -> None:
+    rds.create_db_instance(
+        DBInstanceIdentifier=identifier,
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="trapheus",
+        MasterUserPassword="not-a-secret-1",
+        AllocatedStorage=20,
+        **settings,
+    )
+
+
+def _cluster(rds: Any, identifier: str) -> None:
+    rds.create_db_cluster(
+        DBClusterIdentifier=identifier,
+        Engine="aurora-postgresql",
+        MasterUsername="trapheus",
+        MasterUserPassword="not-a-secret-1",
+    )
+
+
+def _succeeds(call: Callable[[], Any], deviation_code: str) -> bool:
+    """True if ``call`` works as in AWS; False if it fails with the code moto's deviation produces."""
+    try:
+        call()
+    except ClientError as error:
+        if error.response["Error"]["Code"] == deviation_code:
+            return False
+        raise
+    return True
+
+
+# -- scenarios: each returns True when moto behaves like AWS -------------------------------------
+
+
+def instance_restore_after_rename(rds: Any) -> bool:
+    _instance(rds, "orders-db")
+    rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot")
+    rds.modify_db_instance(
+        DBInstanceIdentifier="orders-db", NewDBInstanceIdentifier="orders-db-old", ApplyImmediately=True
+    )
+    return _succeeds(
+        lambda: rds.restore_db_instance_from_db_snapshot(
+            DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot"
+        ),
+        "DBSnapshotAlreadyExists",
+    )
+
+
+def cluster_restore_after_rename(rds: Any) -> bool:
+    _cluster(rds, "orders")
+    rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="orders-snapshot")
+    rds.modify_db_cluster(DBClusterIdentifier="orders", NewDBClusterIdentifier="orders-old", ApplyImmediately=True)
+    return _succeeds(
+        lambda: rds.restore_db_cluster_from_snapshot(
+            DBClusterIdentifier="orders", SnapshotIdentifier="orders-snapshot", Engine="aurora-postgresql"
+        ),
+        "DBClusterSnapshotAlreadyExistsFault",
+    )
+
+
+def cluster_rename_keeps_members(rds: Any) -> bool:
+    _cluster(rds, "orders")
+    rds.create_db_instance(
+        DBInstanceIdentifier="orders-1",
+        DBClusterIdentifier="orders",
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.r6g.large",
+    )
+    rds.modify_db_cluster(DBClusterIdentifier="orders", NewDBClusterIdentifier="orders-old", ApplyImmediately=True)
+    members = rds.describe_db_clusters(DBClusterIdentifier="orders-old")["DBClusters"][0]["DBClusterMembers"]
+    member = rds.describe_db_instances(DBInstanceIdentifier="orders-1")["DBInstances"][0]
+    return [m["DBInstanceIdentifier"] for m in members] == ["orders-1"] and member["DBClusterIdentifier"] == "orders-old"
+
+
+def default_option_group_can_be_named(rds: Any) -> bool:
+    _instance(rds, "orders-db")
+    described = rds.describe_db_instances(DBInstanceIdentifier="orders-db")["DBInstances"][0]
+    default_group = described["OptionGroupMemberships"][0]["OptionGroupName"]
+    assert default_group.startswith("default:")
+    created = _succeeds(lambda: _instance(rds, "orders-db-twin", OptionGroupName=default_group), "OptionGroupNotFoundFault")
+    if not created:
+        return False
+    twin = rds.describe_db_instances(DBInstanceIdentifier="orders-db-twin")["DBInstances"][0]
+    return twin["OptionGroupMemberships"][0]["OptionGroupName"] == default_group
+
+
+def instances_have_their_own_resource_ids(rds: Any) -> bool:
+    _instance(rds, "orders-db")
+    _instance(rds, "billing-db")
+    described = rds.describe_db_instances()["DBInstances"]
+    return len({instance["DbiResourceId"] for instance in described}) == 2
+
+
+def unnamed_executions_get_unique_names(rds: Any) -> bool:
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    machine = sfn.create_state_machine(
+        name="pass",
+        definition=json.dumps({"StartAt": "Pass", "States": {"Pass": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/states",
+    )["stateMachineArn"]
+    first = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    second_started = _succeeds(lambda: sfn.start_execution(stateMachineArn=machine), "ExecutionAlreadyExists")
+    return second_started and not first.endswith(":None")
+
+
+@dataclass(frozen=True)
+class Deviation:
+    shim: str
+    scenario: Callable[[Any], bool]
+    moto_fixed: str
+
+
+DEVIATIONS = (
+    Deviation(
+        "unique_automated_snapshot_names",
+        instance_restore_after_rename,
+        "restoring an instance under a name renamed away in the same minute",
+    ),
+    Deviation(
+        "unique_automated_snapshot_names",
+        cluster_restore_after_rename,
+        "restoring a cluster under a name renamed away in the same minute",
+    ),
+    Deviation("cluster_rename_keeps_members", cluster_rename_keeps_members, "cluster rename keeping its members"),
+    Deviation("default_option_groups_exist", default_option_group_can_be_named, "default option groups"),
+    Deviation(
+        "unique_instance_resource_ids",
+        instances_have_their_own_resource_ids,
+        "DbiResourceId being unique per instance",
+    ),
+    Deviation(
+        "executions_without_a_name_get_one",
+        unnamed_executions_get_unique_names,
+        "naming executions started without a name",
+    ),
+)
+
+
+@pytest.mark.parametrize("deviation", DEVIATIONS, ids=lambda d: d.scenario.__name__)
+def test_plain_moto_still_deviates(deviation: Deviation) -> None:
+    with plain_moto() as rds:
+        behaves_like_aws = deviation.scenario(rds)
+    assert not behaves_like_aws, f"moto fixed {deviation.moto_fixed}; remove shim {deviation.shim}"
+
+
+@pytest.mark.parametrize("deviation", DEVIATIONS, ids=lambda d: d.scenario.__name__)
+def test_shim_restores_aws_behaviour(deviation: Deviation) -> None:
+    with shimmed_moto() as rds:
+        assert deviation.scenario(rds), f"shim {deviation.shim} no longer gives: {deviation.moto_fixed}"
+
+
+def test_every_shim_has_a_deviation_scenario() -> None:
+    assert {shim.name for shim in moto_shims.SHIMS} == {deviation.shim for deviation in DEVIATIONS}
+
+
+def test_shims_are_removed_when_the_block_ends() -> None:
+    with plain_moto() as rds:
+        with moto_shims.installed():
+            pass
+        assert not cluster_rename_keeps_members(rds)
+
+
+def test_plain_moto_still_makes_every_resource_available_at_once() -> None:
+    # Not a shim: the latency model (trapheus_local.latency) stands in for the missing transitions.
+    with plain_moto() as rds:
+        _instance(rds, "orders-db")
+        status = rds.describe_db_instances(DBInstanceIdentifier="orders-db")["DBInstances"][0]["DBInstanceStatus"]
+        rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot")
+        snapshot = rds.describe_db_snapshots(DBSnapshotIdentifier="orders-db-snapshot")["DBSnapshots"][0]["Status"]
+    assert (status, snapshot) == ("available", "available"), (
+        "moto fixed instant RDS transitions; revisit trapheus_local.latency"
+    )
