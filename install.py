@@ -66,6 +66,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SubnetIds", "Private subnet ids, comma separated (when UseVpc is true)"),
     Setting("PollIntervalSeconds", "Seconds between status checks", "30"),
     Setting("MaxPollAttempts", "Status checks before a wait is given up", "240"),
+    Setting("DefaultStrategy", "Restore strategy when the input names none", "swap", ("swap", "in-place")),
+    Setting("LockTimeoutMinutes", "Minutes after which a crashed run's lock on a database expires", "720"),
     Setting("FinalSnapshotOnDelete", "Final snapshot of the retired original?", "true", BOOLEAN),
     Setting("KeepAutomatedBackups", "Keep the retired original's automated backups?", "true", BOOLEAN),
     Setting("ExportByDefault", "Export new snapshots to S3 unless the input says otherwise?", "false", BOOLEAN),

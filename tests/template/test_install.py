@@ -77,6 +77,8 @@ EVERY_SETTING = {
     "SubnetIds": "subnet-0aaa1111,subnet-0bbb2222",
     "PollIntervalSeconds": "5",
     "MaxPollAttempts": "12",
+    "DefaultStrategy": "in-place",
+    "LockTimeoutMinutes": "60",
     "FinalSnapshotOnDelete": "false",
     "KeepAutomatedBackups": "false",
     "ExportByDefault": "true",

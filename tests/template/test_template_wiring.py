@@ -132,6 +132,7 @@ def test_state_machine_gets_every_function_and_the_poll_settings(template, funct
     expected = {f"{name}Arn": {"Fn::GetAtt": [name, "Arn"]} for name in functions}
     expected["PollIntervalSeconds"] = {"Ref": "PollIntervalSeconds"}
     expected["MaxPollAttempts"] = {"Ref": "MaxPollAttempts"}
+    expected["LockTableName"] = {"Ref": "LockTable"}
     assert substitutions == expected
     assert template["Parameters"]["PollIntervalSeconds"]["Default"] == 30
     assert template["Parameters"]["MaxPollAttempts"]["Default"] == 240

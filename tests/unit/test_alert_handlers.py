@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-# the Slack stand-in lives with the domain tests; see test_alerts.SlackListener
-from test_alerts import ACCOUNT, REGION, SENDER, SlackListener, load_event
+from support.slack import SlackListener
+from test_alerts import ACCOUNT, REGION, SENDER, load_event
 
 from trapheus import secrets
 from trapheus.errors import AlertError

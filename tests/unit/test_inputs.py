@@ -3,7 +3,7 @@
 import pytest
 
 from trapheus.errors import InvalidInputError
-from trapheus.inputs import RestoreRequest, Task, parse_request
+from trapheus.inputs import RestoreRequest, Strategy, Task, parse_request
 from trapheus.names import RESTORABLE_ID_MAX
 
 
@@ -13,7 +13,7 @@ def parse(**fields):
 
 def test_console_input_parses_with_default_snapshot_name():
     request = parse(identifier="orders-db", task="db_restore", isCluster=False)
-    assert request == RestoreRequest("orders-db", Task.DB_RESTORE, False, "orders-db-snapshot", False)
+    assert request == RestoreRequest("orders-db", Task.DB_RESTORE, False, "orders-db-snapshot", False, Strategy.SWAP)
 
 
 def test_explicit_snapshot_and_export_are_kept():
@@ -66,5 +66,13 @@ def test_longest_restorable_identifier_is_accepted():
 
 
 def test_tasks_say_what_they_do():
-    assert [t.takes_snapshot for t in Task] == [True, False, True]
-    assert [t.restores for t in Task] == [True, True, False]
+    assert [t.takes_snapshot for t in Task] == [True, False, True, False]
+    assert [t.restores for t in Task] == [True, True, False, False]
+
+
+def test_strategy_defaults_to_the_deployment_and_is_checked():
+    assert parse(identifier="a", task="db_restore", isCluster=False).strategy is Strategy.SWAP
+    assert parse_request({"identifier": "a", "task": "db_restore", "isCluster": False}, export_default=False,
+                         strategy_default="in-place").strategy is Strategy.IN_PLACE
+    with pytest.raises(InvalidInputError, match="'strategy' must be one of swap, in-place"):
+        parse(identifier="a", task="db_restore", isCluster=False, strategy="yolo")

@@ -59,8 +59,13 @@ def test_database_not_available_is_refused(aws, monkeypatch):
     make_instance(aws.client("rds"), aws.client("ec2"))
     from trapheus import preflight
 
-    real = preflight.describe
-    monkeypatch.setattr(preflight, "describe", lambda *a, **k: {**real(*a, **k), "DBInstanceStatus": "modifying"})
+    real = preflight.find
+
+    def modifying(kind, identifier, client=None):
+        found = real(kind, identifier, client)
+        return {**found, "DBInstanceStatus": "modifying"} if found and identifier == "orders-db" else found
+
+    monkeypatch.setattr(preflight, "find", modifying)
     with pytest.raises(DatabaseNotAvailableError, match="'modifying'"):
         validate({"identifier": "orders-db", "task": "create_snapshot", "isCluster": False})
 
@@ -70,3 +75,40 @@ def test_bad_settings_are_refused(aws, settings):
     make_instance(aws.client("rds"), aws.client("ec2"))
     with pytest.raises(InvalidInputError, match="setting"):
         validate({"identifier": "orders-db", "task": "create_snapshot_only", "isCluster": False}, settings)
+
+
+def test_plan_lists_every_blocker_and_what_would_happen_without_changing_anything(aws):
+    rds, ec2 = aws.client("rds"), aws.client("ec2")
+    make_instance(rds, ec2)
+    make_instance(rds, ec2, identifier="orders-db-trapheus-new")
+    def world():
+        return [(i["DBInstanceIdentifier"], i["DBInstanceStatus"], i["DbiResourceId"]) for i in rds.describe_db_instances()["DBInstances"]]
+
+    before = world()
+    report = steps.validate_input({"action": "plan", "input": {"identifier": "orders-db", "task": "plan", "isCluster": False},
+                                   "execution": EXECUTION})
+    errors = [b["error"] for b in report["blockers"]]
+    assert errors == ["IdentifierInUseError", "SnapshotNotFoundError"]
+    assert report["ready"] is False and report["strategy"] == "swap"
+    assert report["creates"] == ["orders-db-trapheus-new"]
+    assert ["orders-db-trapheus-new", "orders-db"] in report["renames"]
+    assert report["deletes"][0]["identifier"] == "orders-db-trapheus-old"
+    assert report["configuration"]["settings"]["Port"] == 3307
+    assert world() == before
+    assert rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"] == []
+
+
+def test_plan_reports_the_snapshot_age_and_a_held_lock(aws, monkeypatch):
+    rds, ec2, dynamodb = aws.client("rds"), aws.client("ec2"), aws.client("dynamodb")
+    make_instance(rds, ec2)
+    rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot")
+    dynamodb.create_table(TableName="locks", KeySchema=[{"AttributeName": "lockId", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "lockId", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    dynamodb.put_item(TableName="locks", Item={"lockId": {"S": "instance:orders-db"}, "execution": {"S": "other-run"},
+                                               "expiresAt": {"N": "99999999999"}})
+    monkeypatch.setenv("LOCK_TABLE_NAME", "locks")
+    report = steps.validate_input({"action": "plan", "input": {"identifier": "orders-db", "task": "plan", "isCluster": False,
+                                                                "strategy": "in-place"}, "execution": EXECUTION})
+    assert report["snapshot"]["status"] == "available" and report["snapshot"]["ageHours"] is not None
+    assert report["blockers"] == [{"error": "RestoreInProgressError", "message": "run other-run holds the lock on 'orders-db'"}]
+    assert report["creates"] == ["orders-db"] and report["strategy"] == "in-place"

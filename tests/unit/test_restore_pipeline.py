@@ -58,7 +58,7 @@ def test_retiring_the_original_keeps_a_final_snapshot(shimmed_aws, is_cluster):
     make_cluster(rds, ec2, members=2) if is_cluster else make_instance(rds, ec2)
     state, event = run_until_restored(identifier, is_cluster)
     result = steps.delete(event("retire"))
-    assert result == {"result": "deleting", "finalSnapshot": state["names"]["finalSnapshot"]}
+    assert result == {"result": "deleting", "identifier": state["names"]["aside"], "finalSnapshot": state["names"]["finalSnapshot"]}
     assert find(kind, state["names"]["aside"]) is None
     snapshot = kind.snapshot
     finals = getattr(rds, snapshot.describe_op)(**{snapshot.id_param: state["names"]["finalSnapshot"]})[snapshot.list_key]

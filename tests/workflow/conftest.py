@@ -53,3 +53,61 @@ def create_instance(emulator: Emulator) -> Callable[..., str]:
         return identifier
 
     return create
+
+
+# -- which workflow states the test session entered --------------------------------------------------
+
+class EnteredStates:
+    """State names entered by every execution of the session, per ASL file (resolved path)."""
+
+    def __init__(self) -> None:
+        self.by_definition: dict[Path, set[str]] = {}
+        self.executions = 0
+
+    def record(self, definition: Path | None, states: list[str]) -> None:
+        self.executions += 1
+        if definition is not None:
+            self.by_definition.setdefault(definition.resolve(), set()).update(states)
+
+    def entered(self, definition: Path) -> set[str]:
+        return self.by_definition.get(definition.resolve(), set())
+
+
+ENTERED_STATES = EnteredStates()
+
+
+def _definition_of(deployment: object, execution_arn: str) -> Path | None:
+    # arn:aws:states:<region>:<account>:execution:<state machine name>:<execution name>
+    machine_name = execution_arn.split(":")[6]
+    for logical_id, machine_arn in deployment.state_machines().items():  # type: ignore[attr-defined]
+        if machine_arn.split(":")[-1] == machine_name:
+            uri = deployment.template.resources[logical_id].get("Properties", {}).get("DefinitionUri")  # type: ignore[attr-defined]
+            return deployment.template.directory / uri if isinstance(uri, str) else None  # type: ignore[attr-defined]
+    return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def entered_states() -> Iterator[EnteredStates]:
+    """Every ExecutionResult of the session feeds ENTERED_STATES (tests/workflow/test_state_coverage.py reads it)."""
+    from trapheus_local.engine import Deployment
+
+    original_wait = Deployment.wait
+
+    def wait(self: Deployment, execution_arn: str, **kwargs: object) -> object:
+        result = original_wait(self, execution_arn, **kwargs)  # type: ignore[arg-type]
+        ENTERED_STATES.record(_definition_of(self, execution_arn), result.entered_states)
+        return result
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Deployment, "wait", wait)
+        yield ENTERED_STATES
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The state coverage check reads what every other test entered, so it runs last.
+    last = [item for item in items if item.get_closest_marker("after_all_workflows")]
+    items[:] = [item for item in items if item not in last] + last
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "after_all_workflows: runs after every other test of the session")

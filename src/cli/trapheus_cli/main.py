@@ -274,6 +274,19 @@ def graph(
             raise typer.Exit(1)
 
 
+@app.command("demo")
+def demo_command(
+    json_output: JsonOption = False,
+    template: Annotated[
+        Optional[Path], typer.Option("--template", help="SAM template (default: the trapheus stack itself).")
+    ] = None,
+) -> None:
+    """Run the whole workflow on an emulated AWS account: no credentials, nothing leaves this machine."""
+    from trapheus_cli import demo  # imported late: the emulator pulls in all of moto
+
+    raise typer.Exit(demo.main(json_output=json_output, template=template))
+
+
 @local_app.command("serve")
 def local_serve(
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one).")] = 4566,

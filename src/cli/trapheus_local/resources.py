@@ -59,6 +59,7 @@ class StackDeployer:
             "AWS::SecretsManager::Secret": self.secret,
             "AWS::SES::EmailIdentity": self.email_identity,
             "AWS::Logs::LogGroup": self.log_group,
+            "AWS::DynamoDB::Table": self.table,
         }
 
     def deploy(self) -> None:
@@ -145,6 +146,16 @@ class StackDeployer:
             "RegionalDomainName": f"{name}.s3.{self.region}.amazonaws.com",
         }
         return DeployedResource(logical_id, "AWS::S3::Bucket", name, attributes)
+
+    def table(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
+        name = self.name_for(logical_id, self.resolve(properties.get("TableName")), 255)
+        table = self.client("dynamodb").create_table(
+            TableName=name,
+            KeySchema=self.resolve(properties["KeySchema"]),
+            AttributeDefinitions=self.resolve(properties["AttributeDefinitions"]),
+            BillingMode=str(self.resolve(properties.get("BillingMode", "PAY_PER_REQUEST"))),
+        )["TableDescription"]
+        return DeployedResource(logical_id, "AWS::DynamoDB::Table", name, {"Arn": table["TableArn"]})
 
     def kms_key(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
         metadata = self.client("kms").create_key(Description=str(self.resolve(properties.get("Description", ""))))

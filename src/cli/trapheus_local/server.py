@@ -28,16 +28,16 @@ READY_MESSAGE = "trapheus local endpoint ready on http://{host}:{port}"
 
 
 def default_template() -> Path:
-    """``$TRAPHEUS_TEMPLATE``, else ``./template.yaml``, else the repository's own template."""
-    candidates = [
-        os.environ.get("TRAPHEUS_TEMPLATE"),
-        Path.cwd() / "template.yaml",
-        Path(__file__).resolve().parents[3] / "template.yaml",
-    ]
-    for candidate in candidates:
+    """``$TRAPHEUS_TEMPLATE``, else ``./template.yaml``, else trapheus's own (checkout, then installed copy)."""
+    from trapheus_local import bundle
+
+    for candidate in (os.environ.get("TRAPHEUS_TEMPLATE"), Path.cwd() / "template.yaml"):
         if candidate and Path(candidate).is_file():
             return Path(candidate)
-    raise FileNotFoundError("no template.yaml found: run from the repository or set TRAPHEUS_TEMPLATE")
+    try:
+        return bundle.stack_template()
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"no template.yaml found: set TRAPHEUS_TEMPLATE or pass --template ({error})") from error
 
 
 def serve(

@@ -10,10 +10,18 @@ from trapheus.errors import InvalidInputError
 from trapheus.names import RESTORABLE_ID_MAX, SNAPSHOT_BASE_MAX, SNAPSHOT_ID_MAX, SNAPSHOT_NEXT_INFIX, check_identifier
 
 
+class Strategy(str, Enum):
+    """How the restored copy takes over the original identifier."""
+
+    SWAP = "swap"  # restore beside the original, then two renames: downtime = the renames
+    IN_PLACE = "in-place"  # rename the original aside first: downtime = the whole restore
+
+
 class Task(str, Enum):
     CREATE_SNAPSHOT = "create_snapshot"
     DB_RESTORE = "db_restore"
     CREATE_SNAPSHOT_ONLY = "create_snapshot_only"
+    PLAN = "plan"
 
     @property
     def takes_snapshot(self) -> bool:
@@ -24,7 +32,7 @@ class Task(str, Enum):
         return self in (Task.CREATE_SNAPSHOT, Task.DB_RESTORE)
 
 
-KNOWN_FIELDS = frozenset({"identifier", "task", "isCluster", "snapshotIdentifier", "export"})
+KNOWN_FIELDS = frozenset({"identifier", "task", "isCluster", "snapshotIdentifier", "export", "strategy"})
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ class RestoreRequest:
     is_cluster: bool
     snapshot_identifier: str
     export: bool
+    strategy: Strategy = Strategy.SWAP
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,11 +51,12 @@ class RestoreRequest:
             "isCluster": self.is_cluster,
             "snapshotIdentifier": self.snapshot_identifier,
             "export": self.export,
+            "strategy": self.strategy.value,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RestoreRequest:
-        return parse_request(data, export_default=False)
+        return parse_request(data, export_default=False, strategy_default=data.get("strategy", Strategy.SWAP))
 
 
 def _require_bool(data: dict[str, Any], name: str, default: bool | None = None) -> bool:
@@ -61,7 +71,17 @@ def _require_bool(data: dict[str, Any], name: str, default: bool | None = None) 
     return value
 
 
-def parse_request(data: Any, *, export_default: bool) -> RestoreRequest:
+def _strategy(data: dict[str, Any], default: Strategy | str) -> Strategy:
+    value = data.get("strategy", Strategy(default).value)
+    try:
+        return Strategy(value) if isinstance(value, str) else Strategy("?")
+    except ValueError:
+        raise InvalidInputError(
+            f"'strategy' must be one of {', '.join(s.value for s in Strategy)}, got {value!r}"
+        ) from None
+
+
+def parse_request(data: Any, *, export_default: bool, strategy_default: Strategy | str = Strategy.SWAP) -> RestoreRequest:
     """Validate the console input; raise InvalidInputError with a message a person can act on."""
     if not isinstance(data, dict):
         raise InvalidInputError(f"the input must be a JSON object, got {type(data).__name__}")
@@ -89,4 +109,4 @@ def parse_request(data: Any, *, export_default: bool) -> RestoreRequest:
         suffix=SNAPSHOT_NEXT_INFIX + "xxxxxxxx",
     )
     export = _require_bool(data, "export", default=export_default)
-    return RestoreRequest(identifier, task, is_cluster, snapshot, export)
+    return RestoreRequest(identifier, task, is_cluster, snapshot, export, _strategy(data, strategy_default))

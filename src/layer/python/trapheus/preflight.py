@@ -1,63 +1,196 @@
-"""Everything checked before the first change: input, database, names, snapshot.
+"""Everything checked before the first change: input, database, names, snapshot, lock.
 
-:func:`prepare` only reads. It refuses a run that would fail part-way for a reason
-known up front, and returns the workflow state every later step works from.
+:func:`survey` only reads. :func:`prepare` refuses a run on the first blocker it
+finds and returns the workflow state every later step works from; :func:`plan`
+reports every blocker, and what a run would do, without refusing anything.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from trapheus import clients
-from trapheus.databases import capture, describe, find, member_ids, status
-from trapheus.errors import DatabaseNotAvailableError, IdentifierInUseError, InvalidInputError
-from trapheus.inputs import RestoreRequest, parse_request
+from trapheus.databases import capture, find, member_ids, status
+from trapheus.errors import (
+    DatabaseNotAvailableError,
+    DatabaseNotFoundError,
+    IdentifierInUseError,
+    InvalidInputError,
+    TrapheusError,
+)
+from trapheus.inputs import RestoreRequest, Strategy, Task, parse_request
 from trapheus.kinds import INSTANCE, DatabaseKind, kind_for
+from trapheus.locks import lock_key, lock_holder
 from trapheus.names import RESTORABLE_ID_MAX, RestoreNames, check_identifier, derive_names
-from trapheus.snapshots import require_available
+from trapheus.snapshots import find_snapshot, require_available
 
 
-def _flag(environ: dict, name: str, default: bool) -> bool:
+def _flag(environ: Any, name: str, default: bool) -> bool:
     value = str(environ.get(name, "")).strip().lower()
     return default if value == "" else value in ("1", "true", "yes", "on")
 
 
-def _check_free(kind: DatabaseKind, identifiers: list[str], client: Any) -> None:
-    taken = [i for i in identifiers if find(kind, i, client) is not None]
-    if taken:
-        raise IdentifierInUseError(
-            f"{kind.label} identifier(s) {', '.join(taken)} already exist; trapheus needs them free for this run "
-            "(a previous run may have left them: check and remove or rename them first)"
-        )
-
-
-def prepare(raw_input: Any, run_id: str, rds: Any = None, environ: dict | None = None) -> dict:
+def parse(raw_input: Any, environ: Any = None) -> RestoreRequest:
     env = os.environ if environ is None else environ
-    request = parse_request(raw_input, export_default=_flag(env, "EXPORT_BY_DEFAULT", False))
+    return parse_request(
+        raw_input,
+        export_default=_flag(env, "EXPORT_BY_DEFAULT", False),
+        strategy_default=env.get("DEFAULT_STRATEGY") or Strategy.SWAP.value,
+    )
+
+
+@dataclass
+class Survey:
+    """What a run would start from, and everything that stands in its way."""
+
+    request: RestoreRequest
+    kind: DatabaseKind
+    names: RestoreNames | None = None
+    configuration: dict | None = None
+    snapshot: dict | None = None
+    blockers: list[TrapheusError] = field(default_factory=list)
+
+
+def _taken(kind: DatabaseKind, identifiers: list[str], client: Any) -> list[str]:
+    return [i for i in identifiers if find(kind, i, client) is not None]
+
+
+def survey(request: RestoreRequest, run_id: str, rds: Any = None) -> Survey:
+    """Read-only look at the database, the names a run needs and the snapshot."""
     client = rds or clients.client("rds")
     kind = kind_for(request.is_cluster)
-    database = describe(kind, request.identifier, client)
+    found = Survey(request, kind)
+    database = find(kind, request.identifier, client)
+    if database is None:
+        found.blockers.append(DatabaseNotFoundError(f"{kind.label} {request.identifier!r} does not exist"))
+        return found
     if kind is INSTANCE and database.get("DBClusterIdentifier"):
-        raise InvalidInputError(
-            f"{request.identifier!r} is a member of Aurora cluster {database['DBClusterIdentifier']!r}; "
-            "restore the cluster: set identifier to the cluster and isCluster to true"
+        found.blockers.append(
+            InvalidInputError(
+                f"{request.identifier!r} is a member of Aurora cluster {database['DBClusterIdentifier']!r}; "
+                "restore the cluster: set identifier to the cluster and isCluster to true"
+            )
         )
+        return found
     current = status(kind, database)
     if current != "available":
-        raise DatabaseNotAvailableError(f"{kind.label} {request.identifier!r} is {current!r}; it must be 'available'")
+        found.blockers.append(DatabaseNotAvailableError(f"{kind.label} {request.identifier!r} is {current!r}; it must be 'available'"))
     members = member_ids(database) if request.is_cluster else []
     for member in members:
-        check_identifier(member, field_name=f"member {member}", max_length=RESTORABLE_ID_MAX)
-    names = derive_names(request.identifier, request.snapshot_identifier, run_id, members)
+        try:
+            check_identifier(member, field_name=f"member {member}", max_length=RESTORABLE_ID_MAX)
+        except InvalidInputError as error:
+            found.blockers.append(error)
+    found.names = derive_names(request.identifier, request.snapshot_identifier, run_id, members)
     if request.task.restores:
-        _check_free(kind, [names.aside, names.staged], client)
-        _check_free(INSTANCE, [n for m in names.members for n in (m.aside, m.staged)], client)
+        names = found.names
+        taken = _taken(kind, [names.aside, names.staged], client)
+        taken += _taken(INSTANCE, [n for m in names.members for n in (m.aside, m.staged)], client)
+        if taken:
+            found.blockers.append(
+                IdentifierInUseError(
+                    f"identifier(s) {', '.join(taken)} already exist; trapheus needs them free for this run "
+                    "(a previous run may have left them: check and remove or rename them first)"
+                )
+            )
+    found.snapshot = find_snapshot(kind, found.names.snapshot, client)
     if not request.task.takes_snapshot:
         # db_restore: the snapshot must be usable before anything is renamed
-        require_available(kind, names.snapshot, client)
-    configuration = capture(kind, request.identifier, client)
-    return {"request": request.to_dict(), "names": names.to_dict(), "configuration": configuration}
+        try:
+            require_available(kind, found.names.snapshot, client)
+        except TrapheusError as error:
+            found.blockers.append(error)
+    found.configuration = capture(kind, request.identifier, client)
+    return found
+
+
+def _lock_settings(request: RestoreRequest, environ: Any) -> dict[str, str]:
+    now = int(time.time())
+    minutes = int(environ.get("LOCK_TIMEOUT_MINUTES") or 720)
+    # DynamoDB numbers travel as strings in the service integration
+    return {"key": lock_key(request.is_cluster, request.identifier), "now": str(now), "expiresAt": str(now + minutes * 60)}
+
+
+def prepare(raw_input: Any, run_id: str, rds: Any = None, environ: Any = None) -> dict:
+    env = os.environ if environ is None else environ
+    request = parse(raw_input, env)
+    if request.task is Task.PLAN:
+        raise InvalidInputError("task 'plan' is answered by the planning step, not by a run")
+    found = survey(request, run_id, rds)
+    if found.blockers:
+        raise found.blockers[0]
+    assert found.names is not None and found.configuration is not None
+    return {
+        "request": request.to_dict(),
+        "names": found.names.to_dict(),
+        "configuration": found.configuration,
+        "lock": _lock_settings(request, env),
+    }
+
+
+def _age_hours(snapshot: dict | None) -> float | None:
+    created = (snapshot or {}).get("SnapshotCreateTime")
+    if not isinstance(created, datetime):
+        return None
+    return round((datetime.now(timezone.utc) - created).total_seconds() / 3600, 2)
+
+
+def plan(raw_input: Any, run_id: str, rds: Any = None, dynamodb: Any = None, environ: Any = None) -> dict:
+    """What a restore run would do, and every blocker — changing nothing."""
+    env = os.environ if environ is None else environ
+    # a plan describes a restore from the snapshot as it is now (what db_restore would do)
+    request = parse({**raw_input, "task": Task.DB_RESTORE.value} if isinstance(raw_input, dict) else raw_input, env)
+    found = survey(request, run_id, rds)
+    blockers = [{"error": type(b).__name__, "message": str(b)} for b in found.blockers]
+    holder = lock_holder(request.is_cluster, request.identifier, env.get("LOCK_TABLE_NAME"), dynamodb)
+    if holder:
+        blockers.append({"error": "RestoreInProgressError", "message": f"run {holder} holds the lock on {request.identifier!r}"})
+    quota = _instance_quota(rds)
+    members = len((found.configuration or {}).get("members", [])) or 1
+    if quota is not None and quota["free"] < members:
+        blockers.append({"error": "QuotaExceededError", "message": f"{quota['free']} DB instance(s) left in the account quota; the restore needs {members}"})
+    names = found.names
+    swap = request.strategy is Strategy.SWAP
+    report: dict[str, Any] = {
+        "identifier": request.identifier,
+        "isCluster": request.is_cluster,
+        "strategy": request.strategy.value,
+        "snapshot": {
+            "identifier": request.snapshot_identifier,
+            "status": (found.snapshot or {}).get("Status"),
+            "created": str((found.snapshot or {}).get("SnapshotCreateTime") or "") or None,
+            "ageHours": _age_hours(found.snapshot),
+        },
+        "blockers": blockers,
+        "ready": not blockers,
+        "expectedDowntime": "two renames (typically 1-3 minutes)" if swap else "the whole restore (snapshot size dependent, minutes to hours)",
+    }
+    if names is not None:
+        target = names.staged if swap else names.original
+        member_target = (lambda m: m.staged) if swap else (lambda m: m.original)
+        report["creates"] = [target, *[member_target(m) for m in names.members]]
+        report["renames"] = [[names.original, names.aside], *[[m.original, m.aside] for m in names.members]]
+        if swap:
+            report["renames"] += [[names.staged, names.original], *[[m.staged, m.original] for m in names.members]]
+        report["deletes"] = [{"identifier": names.aside, "finalSnapshot": names.final_snapshot if _flag(env, "FINAL_SNAPSHOT", True) else None}]
+        report["configuration"] = found.configuration
+    return report
+
+
+def _instance_quota(rds: Any = None) -> dict | None:
+    client = rds or clients.client("rds")
+    try:
+        quotas = client.describe_account_attributes().get("AccountQuotas", [])
+    except Exception:  # noqa: BLE001 - a plan reports what it can; a missing quota is not a blocker
+        return None
+    for quota in quotas:
+        if quota.get("AccountQuotaName") == "DBInstances":
+            return {"used": quota["Used"], "max": quota["Max"], "free": quota["Max"] - quota["Used"]}
+    return None
 
 
 def load(state: dict) -> tuple[RestoreRequest, DatabaseKind, RestoreNames]:

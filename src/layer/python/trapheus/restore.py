@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from trapheus import clients
@@ -16,7 +15,7 @@ from trapheus.configuration import (
     restore_arguments,
     twin_differences,
 )
-from trapheus.databases import capture, created_at, delete_database, find, member_ids
+from trapheus.databases import capture, delete_database, find, member_ids
 from trapheus.errors import IdentifierInUseError, RestoreError
 from trapheus.kinds import CLUSTER, INSTANCE, DatabaseKind
 from trapheus.log import logger
@@ -27,30 +26,26 @@ def _rds(rds: Any = None) -> Any:
     return rds or clients.client("rds")
 
 
-def _made_by_this_run(kind: DatabaseKind, description: dict, run_started: datetime | None) -> bool:
-    created = created_at(kind, description)
-    return run_started is not None and created is not None and created >= run_started
-
-
 def restore_twin(
     kind: DatabaseKind,
     snapshot_id: str,
     target_id: str,
     configuration: dict,
     member_targets: dict[str, str],
-    run_started: datetime | None = None,
+    original_resource_id: str | None,
     rds: Any = None,
 ) -> dict:
     """Restore ``snapshot_id`` as ``target_id`` with ``configuration``.
 
     Clusters: the cluster, then every member (writer first) under the name that
     ``member_targets`` maps its original identifier to. Calling again after a
-    partial success finishes the job instead of failing.
+    partial success finishes the job instead of failing; only the original itself
+    (recognised by its resource id) in the target's place is an error.
     """
     client = _rds(rds)
     existing = find(kind, target_id, client)
-    if existing is not None and not _made_by_this_run(kind, existing, run_started):
-        raise IdentifierInUseError(f"cannot restore into {target_id!r}: a {kind.label} with that identifier already exists")
+    if existing is not None and (original_resource_id is None or resource_id(existing) == original_resource_id):
+        raise IdentifierInUseError(f"cannot restore into {target_id!r}: the original {kind.label} is still there")
     if existing is None:
         arguments = restore_arguments(kind, configuration)
         arguments.update({kind.id_param: target_id, kind.restore_snapshot_param: snapshot_id})
@@ -122,14 +117,14 @@ def verify_twin(kind: DatabaseKind, target_id: str, configuration: dict, member_
 
 
 def discard_partial_restore(
-    kind: DatabaseKind, target_id: str, keeper_id: str, original_resource_id: str | None, rds: Any = None
+    kind: DatabaseKind, target_id: str, keeper_ids: list[str], original_resource_id: str | None, rds: Any = None
 ) -> str:
     """Delete a copy this run restored at ``target_id`` — never the original.
 
     The original is recognised by its resource id, which survives renames; the copy
-    is deleted only while the original is safe at ``keeper_id``. A partial restore
-    is a copy of a snapshot that is kept, so no final snapshot is taken (a database
-    that came up ``failed`` could not take one anyway).
+    is deleted only while the original is safe under one of ``keeper_ids``. A partial
+    restore is a copy of a snapshot that is kept, so no final snapshot is taken (a
+    database that came up ``failed`` could not take one anyway).
     Returns "deleting", "already" (nothing there) or "kept" (not provably a copy).
     """
     client = _rds(rds)
@@ -139,9 +134,9 @@ def discard_partial_restore(
     if original_resource_id is None or resource_id(target) == original_resource_id:
         logger.info("not discarding: it is the original", extra={"target": target_id})
         return "kept"
-    keeper = find(kind, keeper_id, client)
-    if keeper is None or resource_id(keeper) != original_resource_id:
-        logger.warning("not discarding: the original is not where it should be", extra={"target": target_id, "keeper": keeper_id})
+    keepers = [find(kind, k, client) for k in keeper_ids if k != target_id]
+    if not any(k is not None and resource_id(k) == original_resource_id for k in keepers):
+        logger.warning("not discarding: the original is not where it should be", extra={"target": target_id})
         return "kept"
     return delete_database(kind, target_id, final_snapshot=None, keep_automated_backups=False, rds=client)
 

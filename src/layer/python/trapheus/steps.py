@@ -8,7 +8,6 @@ state stores.
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from typing import Any
 
 from trapheus import databases, exports, preflight, restore, snapshots, waiters
@@ -25,16 +24,6 @@ def _run_id(event: dict) -> str:
     return str((event.get("execution") or {}).get("Name") or "manual")
 
 
-def _run_started(event: dict) -> datetime | None:
-    value = (event.get("execution") or {}).get("StartTime")
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def _settings(event: dict) -> dict[str, int]:
     raw = event.get("settings") or {}
     settings = {}
@@ -47,6 +36,8 @@ def _settings(event: dict) -> dict[str, int]:
 
 
 def validate_input(event: dict) -> dict:
+    if event.get("action") == "plan":
+        return preflight.plan(event.get("input"), _run_id(event))
     state = preflight.prepare(event.get("input"), _run_id(event))
     state["settings"] = _settings(event)
     return state
@@ -66,21 +57,34 @@ def snapshot(event: dict) -> dict:
     raise InvalidInputError(f"unknown snapshot action {action!r}")
 
 
-def _member_pairs(names: RestoreNames, direction: str) -> list[tuple[str, str]]:
-    return [(m.original, m.aside) if direction == "aside" else (m.aside, m.original) for m in names.members]
+def _pairs(names: RestoreNames, source: str, target: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(database pairs, member pairs) renaming every ``source`` name to its ``target`` name."""
+    return [(getattr(names, source), getattr(names, target))], [(getattr(m, source), getattr(m, target)) for m in names.members]
+
+
+RENAMES = {
+    "aside": ("original", "aside"),  # the original steps out of the way
+    "back": ("aside", "original"),  # rollback: the original returns
+    "stage_in": ("staged", "original"),  # swap: the staged copy takes the original identifier
+}
 
 
 def rename(event: dict) -> dict:
     request, kind, names = preflight.load(event)
     action = event.get("action")
-    if action == "aside":
-        pairs = [(names.original, names.aside)]
-    elif action == "back":
-        pairs = [(names.aside, names.original)]
-    else:
+    if action not in RENAMES:
         raise InvalidInputError(f"unknown rename action {action!r}")
-    results = databases.rename_database(kind, pairs, _member_pairs(names, action))
+    pairs, member_pairs = _pairs(names, *RENAMES[action])
+    results = databases.rename_database(kind, pairs, member_pairs)
     return {"result": "renamed" if "renamed" in results.values() else "already", "renamed": results}
+
+
+def _target(event: dict, names: RestoreNames) -> tuple[str, dict[str, str]]:
+    """The identifier a restore step works on, and where each member goes ("original" or "staged")."""
+    where = event.get("target", "original")
+    if where not in ("original", "staged"):
+        raise InvalidInputError(f"unknown restore target {where!r}")
+    return getattr(names, where), {m.original: getattr(m, where) for m in names.members}
 
 
 def restore_step(event: dict) -> dict:
@@ -88,18 +92,18 @@ def restore_step(event: dict) -> dict:
     configuration = event.get("configuration")
     if not isinstance(configuration, dict):
         raise InvalidInputError("restore step needs the captured 'configuration'")
-    members = {m.original: m.original for m in names.members}
+    target, members = _target(event, names)
     action = event.get("action")
     if action == "restore":
-        outcome = restore.restore_twin(kind, names.snapshot, names.original, configuration, members, _run_started(event))
+        outcome = restore.restore_twin(kind, names.snapshot, target, configuration, members, configuration.get("resourceId"))
         return {"result": "restoring", **outcome}
     if action == "configure":
-        outcome = restore.apply_configuration(kind, names.original, configuration, members)
+        outcome = restore.apply_configuration(kind, target, configuration, members)
         return {"result": "modifying" if outcome["changed"] else "unchanged", **outcome}
     if action == "verify":
-        differences = restore.verify_twin(kind, names.original, configuration, members)
+        differences = restore.verify_twin(kind, target, configuration, members)
         if differences:
-            raise RestoreError(f"restored {kind.label} {names.original!r} is not the original's twin: " + "; ".join(differences))
+            raise RestoreError(f"restored {kind.label} {target!r} is not the original's twin: " + "; ".join(differences))
         return {"result": "twin", "differences": []}
     raise InvalidInputError(f"unknown restore action {action!r}")
 
@@ -112,10 +116,13 @@ def delete(event: dict) -> dict:
         result = databases.delete_database(
             kind, names.aside, final_snapshot=final, keep_automated_backups=_flag("KEEP_AUTOMATED_BACKUPS", True)
         )
-        return {"result": result, "finalSnapshot": final}
+        return {"result": result, "identifier": names.aside, "finalSnapshot": final}
     if action == "discard":
+        # the copy at the original identifier (in place) or at the staged one (swap)
+        target, _ = _target(event, names)
         original = (event.get("configuration") or {}).get("resourceId")
-        return {"result": restore.discard_partial_restore(kind, names.original, names.aside, original)}
+        keepers = [names.original, names.aside]
+        return {"result": restore.discard_partial_restore(kind, target, keepers, original), "identifier": target}
     raise InvalidInputError(f"unknown delete action {action!r}")
 
 

@@ -1,0 +1,501 @@
+"""The real restore workflow, end to end: template.yaml deployed into the emulator, the real ASL run.
+
+Each test deploys the repository's template (its functions run the repository's
+handlers in-process), creates databases with non-default settings, starts an
+execution with the console input and checks what happened to the databases,
+the snapshots and the alerts. Failures are injected into the emulated RDS API
+(:mod:`trapheus_local.latency`) at every step that changes something.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from moto.ses.models import ses_backends
+from support.rds_fixtures import make_cluster, make_instance
+from support.slack import SlackListener
+
+from trapheus import databases
+from trapheus.configuration import twin_differences
+from trapheus.kinds import kind_for
+from trapheus.names import derive_names
+from trapheus_local import Emulator
+from trapheus_local.engine import Deployment, ExecutionResult
+from trapheus_local.latency import ApiFault, LatencyModel
+from trapheus_local.resources import ACCOUNT_ID
+
+MACHINE = "RestoreStateMachine"
+SENDER = "trapheus@example.com"
+RECIPIENT = "dba@example.com"
+SLACK_PATH = "/services/T000/B000/restore-alerts"
+MAX_ATTEMPTS = 6
+INSTANCE_ID = "orders-db"
+CLUSTER_ID = "ledger"
+TEMPORARY_INFIX = "-trapheus-"  # every name trapheus parks or stages a database under
+
+SNAPSHOT_OPERATIONS = {
+    "CreateDBSnapshot", "CopyDBSnapshot", "DeleteDBSnapshot",
+    "CreateDBClusterSnapshot", "CopyDBClusterSnapshot", "DeleteDBClusterSnapshot",
+}
+
+
+# -- fixtures ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackListener]:
+    with SlackListener() as listener:
+        yield listener
+
+
+@pytest.fixture
+def stack(emulator: Emulator, real_template, slack: SlackListener) -> Deployment:
+    slack.clear()
+    deployment = emulator.deploy(
+        real_template,
+        {
+            "LogLevel": "WARNING",
+            "MaxPollAttempts": MAX_ATTEMPTS,
+            "PollIntervalSeconds": 30,
+            "SenderEmail": SENDER,
+            "RecipientEmails": RECIPIENT,
+            "SlackWebhookUrls": slack.url(SLACK_PATH),
+        },
+    )
+    emulator.client("ses").verify_email_identity(EmailAddress=SENDER)
+    return deployment
+
+
+@dataclass
+class Database:
+    """A database under test, its configuration before the run and what the run must not lose."""
+
+    emulator: Emulator
+    identifier: str
+    is_cluster: bool
+    before: dict = field(default_factory=dict)
+    snapshots_before: set[str] = field(default_factory=set)
+
+    @property
+    def kind(self) -> Any:
+        return kind_for(self.is_cluster)
+
+    @property
+    def rds(self) -> Any:
+        return self.emulator.client("rds")
+
+    def capture(self) -> dict:
+        return databases.capture(self.kind, self.identifier, self.rds)
+
+    def remember(self) -> None:
+        self.before = self.capture()
+        self.snapshots_before = snapshot_ids(self.emulator)
+
+    def request(self, task: str, **extra: Any) -> dict:
+        return {"identifier": self.identifier, "task": task, "isCluster": self.is_cluster, **extra}
+
+    def names(self, run_name: str) -> Any:
+        members = [m["identifier"] for m in self.before.get("members", [])]
+        return derive_names(self.identifier, f"{self.identifier}-snapshot", run_name, members)
+
+    def take_snapshot(self, snapshot_id: str | None = None) -> str:
+        snapshot_id = snapshot_id or f"{self.identifier}-snapshot"
+        if self.is_cluster:
+            self.rds.create_db_cluster_snapshot(DBClusterIdentifier=self.identifier, DBClusterSnapshotIdentifier=snapshot_id)
+        else:
+            self.rds.create_db_snapshot(DBInstanceIdentifier=self.identifier, DBSnapshotIdentifier=snapshot_id)
+        return snapshot_id
+
+
+@pytest.fixture(params=["instance", "cluster"])
+def database(request, emulator: Emulator, stack: Deployment) -> Database:
+    return create_database(emulator, request.param == "cluster")
+
+
+def create_database(emulator: Emulator, is_cluster: bool) -> Database:
+    rds, ec2 = emulator.client("rds"), emulator.client("ec2")
+    if is_cluster:
+        make_cluster(rds, ec2, CLUSTER_ID, members=2)
+    else:
+        make_instance(rds, ec2, INSTANCE_ID)
+    database = Database(emulator, CLUSTER_ID if is_cluster else INSTANCE_ID, is_cluster)
+    database.remember()
+    return database
+
+
+# -- reading the emulated account ------------------------------------------------------------------
+
+
+def snapshot_ids(emulator: Emulator) -> set[str]:
+    rds = emulator.client("rds")
+    instance = {s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]}
+    cluster = {s["DBClusterSnapshotIdentifier"] for s in rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]}
+    return instance | cluster
+
+
+def database_ids(emulator: Emulator) -> set[str]:
+    rds = emulator.client("rds")
+    instances = {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]}
+    clusters = {d["DBClusterIdentifier"] for d in rds.describe_db_clusters()["DBClusters"]}
+    return instances | clusters
+
+
+def emails(emulator: Emulator) -> list[Any]:
+    return list(ses_backends[ACCOUNT_ID][emulator.region].sent_messages)
+
+
+def states_of_type(emulator: Emulator, stack: Deployment, state_type: str) -> set[str]:
+    """Names of the deployed workflow's states of one type (Parallel branches included)."""
+    described = emulator.client("stepfunctions").describe_state_machine(stateMachineArn=stack.state_machine_arn(MACHINE))
+    found: set[str] = set()
+
+    def walk(states: dict) -> None:
+        for name, state in states.items():
+            if state["Type"] == state_type:
+                found.add(name)
+            for branch in state.get("Branches", []):
+                walk(branch["States"])
+
+    walk(json.loads(described["definition"])["States"])
+    return found
+
+
+def run(stack: Deployment, execution_input: Any, name: str | None = None) -> ExecutionResult:
+    return stack.run(MACHINE, execution_input, name=name or f"run-{uuid.uuid4().hex[:10]}")
+
+
+def assert_alerted(emulator: Emulator, slack: SlackListener, identifier: str) -> None:
+    sent = emails(emulator)
+    assert sent, "no email alert was sent"
+    assert any(identifier in f"{message.subject} {message.body}" for message in sent), "no email names the database"
+    assert RECIPIENT in sent[-1].destinations["ToAddresses"]
+    texts = [body.get("text", "") for body in slack.bodies(SLACK_PATH)]
+    assert texts, "no Slack alert was received"
+    assert any(identifier in text for text in texts), texts
+
+
+def assert_nothing_lost(database: Database, names: Any) -> None:
+    """Every database and snapshot the user had is still there (a replaced snapshot only once its successor exists)."""
+    after = snapshot_ids(database.emulator)
+    lost = database.snapshots_before - after
+    if lost == {names.snapshot}:
+        assert names.snapshot_next in after, f"{names.snapshot} was removed and its successor is missing"
+    else:
+        assert not lost, f"snapshots deleted: {sorted(lost)}"
+
+
+def assert_original_back(database: Database) -> None:
+    """The original is available under its identifier, with its own resource ids, members included."""
+    now = database.capture()
+    assert now["resourceId"] == database.before["resourceId"], "a different database holds the identifier"
+    description = databases.describe(database.kind, database.identifier, database.rds)
+    assert databases.status(database.kind, description) == "available"
+    rds = database.rds
+    for member in database.before.get("members", []):
+        found = rds.describe_db_instances(DBInstanceIdentifier=member["identifier"])["DBInstances"][0]
+        assert found["DBClusterIdentifier"] == database.identifier
+        assert found["DBInstanceStatus"] == "available"
+    members_now = [m["identifier"] for m in now.get("members", [])]
+    assert sorted(members_now) == sorted(m["identifier"] for m in database.before.get("members", []))
+    assert twin_differences(database.before, now) == []
+    leftovers = sorted(i for i in database_ids(database.emulator) if TEMPORARY_INFIX in i)
+    assert leftovers == [], f"temporary databases left behind: {leftovers}"
+
+
+# -- happy paths --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("task", ["create_snapshot", "db_restore"])
+def test_a_restore_puts_the_originals_twin_under_its_identifier(emulator, stack, slack, database, task):
+    if task == "db_restore":
+        assert run(stack, database.request("create_snapshot_only")).succeeded
+        database.snapshots_before = snapshot_ids(emulator)
+    emulator.rds_calls.clear()
+
+    result = run(stack, database.request(task))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    names = result.output["names"]
+    restored = database.capture()
+    assert restored["resourceId"] != database.before["resourceId"], "the original was not replaced"
+    assert twin_differences(database.before, restored) == []
+    assert databases.find(database.kind, names["aside"], database.rds) is None, "the renamed original is still there"
+    for member in names["members"]:
+        assert databases.find(kind_for(False), member["aside"], database.rds) is None
+    assert names["finalSnapshot"] in snapshot_ids(emulator), "the retired original has no final snapshot"
+    assert f"{database.identifier}-snapshot" in snapshot_ids(emulator)
+    assert database.snapshots_before <= snapshot_ids(emulator)
+    assert emails(emulator) == [] and slack.bodies(SLACK_PATH) == [], "a successful run sent an alert"
+
+
+def test_create_snapshot_only_refreshes_the_snapshot_and_changes_no_database(emulator, stack, database):
+    old = database.take_snapshot()
+    emulator.rds_calls.clear()
+
+    result = run(stack, database.request("create_snapshot_only"))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert old in snapshot_ids(emulator)
+    mutating = {call.operation for call in emulator.rds_calls.mutating()}
+    assert mutating and mutating <= SNAPSHOT_OPERATIONS, mutating
+    assert database.capture() == database.before
+    assert not any(name.startswith(f"{old}-next-") for name in snapshot_ids(emulator)), "temporary snapshot left"
+
+
+@pytest.mark.parametrize("is_cluster", [False, True], ids=["instance", "cluster"])
+def test_poll_loops_wait_until_rds_is_done(emulator, stack, is_cluster):
+    database = create_database(emulator, is_cluster)
+    emulator.latency.polls = 2
+
+    result = run(stack, database.request("create_snapshot"))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    wait_states = states_of_type(emulator, stack, "Wait")
+    waits = [state for state in result.entered_states if state in wait_states]
+    looped = {state for state in waits if waits.count(state) > 1}
+    assert len(looped) >= 3, f"poll loops that looped: {looped}"  # snapshot, rename, restore at least
+    assert twin_differences(database.before, database.capture()) == []
+    assert result.virtual_seconds >= 30 * len(waits)
+
+
+# -- bad input: refused before anything changes ------------------------------------------------------
+
+
+BAD_INPUTS = {
+    "unknown task": ({"identifier": INSTANCE_ID, "task": "drop_everything", "isCluster": False}, "InvalidInputError"),
+    "isCluster as a string": ({"identifier": INSTANCE_ID, "task": "db_restore", "isCluster": "false"}, "InvalidInputError"),
+    "no identifier": ({"task": "db_restore", "isCluster": False}, "InvalidInputError"),
+    "no task": ({"identifier": INSTANCE_ID, "isCluster": False}, "InvalidInputError"),
+    "no isCluster": ({"identifier": INSTANCE_ID, "task": "db_restore"}, "InvalidInputError"),
+    "identifier too long": ({"identifier": "o" * 60, "task": "db_restore", "isCluster": False}, "InvalidInputError"),
+    "a list": ([INSTANCE_ID, "db_restore"], "InvalidInputError"),
+    "a string": ("orders-db", "InvalidInputError"),
+    "no such database": ({"identifier": "missing-db", "task": "create_snapshot", "isCluster": False}, "DatabaseNotFoundError"),
+    "instance sent as a cluster": ({"identifier": INSTANCE_ID, "task": "create_snapshot", "isCluster": True}, "DatabaseNotFoundError"),
+    "db_restore without a snapshot": ({"identifier": INSTANCE_ID, "task": "db_restore", "isCluster": False}, "SnapshotNotFoundError"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))
+def test_bad_input_fails_the_run_changes_nothing_and_alerts(emulator, stack, slack, case):
+    execution_input, error = BAD_INPUTS[case]
+    create_database(emulator, is_cluster=False)
+    emulator.rds_calls.clear()
+
+    result = run(stack, execution_input)
+
+    assert result.status == "FAILED"
+    assert result.error == error, result.cause
+    assert emulator.rds_calls.mutating() == []
+    assert emails(emulator), "no email alert"
+    assert slack.bodies(SLACK_PATH), "no Slack alert"
+    assert "Validate the request" in result.entered_states
+
+
+def test_a_task_the_validation_let_through_by_mistake_is_rejected_without_changes(emulator, stack, monkeypatch):
+    """The task branches have a Default that refuses, in case validation and workflow ever disagree."""
+    from trapheus import steps
+
+    database = create_database(emulator, is_cluster=False)
+    real_validate = steps.validate_input
+
+    def validate_but_garble_task(event: dict) -> dict:
+        state = real_validate(event)
+        state["request"]["task"] = "drop_everything"
+        return state
+
+    monkeypatch.setattr(steps, "validate_input", validate_but_garble_task)
+    emulator.rds_calls.clear()
+
+    result = run(stack, database.request("create_snapshot"))
+
+    assert (result.status, result.error) == ("FAILED", "InvalidInputError")
+    assert emulator.rds_calls.mutating() == []
+
+
+# -- failures: injected at every step that changes something ------------------------------------------
+
+
+class MatchingFault(ApiFault):
+    """An API fault for calls whose parameters pass ``where`` (e.g. only the rename aside, not the rename back)."""
+
+    def __init__(self, operation: str, where: Callable[[dict], bool], code: str, times: int | None) -> None:
+        super().__init__(operation, None, code, "injected by the test", times)
+        self.where = where
+
+    def matches(self, operation: str, params: dict[str, Any]) -> bool:
+        return super().matches(operation, params) and self.where(params)
+
+
+def fail_calls(latency: LatencyModel, operation: str, where: Callable[[dict], bool], code: str) -> None:
+    latency.api_faults.append(MatchingFault(operation, where, code, None))
+
+
+API_ERROR = "InvalidParameterCombination"  # not transient: neither the SDK nor the workflow retries it
+THROTTLED = "Throttling"  # retried by the SDK, then by the workflow, and still failing
+
+
+def _renames_aside(params: dict) -> bool:
+    new = params.get("NewDBInstanceIdentifier") or params.get("NewDBClusterIdentifier") or ""
+    return new.endswith("-trapheus-old")
+
+
+def _configures(identifier: str) -> Callable[[dict], bool]:
+    # a modify of the restored database that is neither a rename nor lifting deletion protection
+    return lambda p: p.get("DBInstanceIdentifier") == identifier and "NewDBInstanceIdentifier" not in p and "DeletionProtection" not in p
+
+
+def _is(parameter: str, value_of: Callable[[Any], str]) -> Callable[[Any], Callable[[dict], bool]]:
+    return lambda names: (lambda params: params.get(parameter) == value_of(names))
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One failure of one step: how to inject it, and the error the run must end with."""
+
+    step: str
+    is_cluster: bool
+    task: str
+    error: str
+    inject: Callable[[LatencyModel, Any], None]
+    rolls_back: bool = True
+
+    @property
+    def id(self) -> str:
+        return f"{'cluster' if self.is_cluster else 'instance'}: {self.step}"
+
+
+def api(operation: str, code: str, where: Callable[[Any], Callable[[dict], bool]] = lambda names: lambda p: True):
+    return lambda latency, names: fail_calls(latency, operation, where(names), code)
+
+
+def ends(operation: str, status: str, targets: Callable[[Any], list[str]]):
+    """The resource ``operation`` produces ends ``status``; a non-terminal status never finishes (attempts run out)."""
+
+    def inject(latency: LatencyModel, names: Any) -> None:
+        for target in targets(names):
+            latency.end_status(operation, target, status)
+
+    return inject
+
+
+def restored_names(names: Any) -> list[str]:
+    # the restore lands on the original identifier, or beside it under the staged name
+    return [names.original, names.staged]
+
+
+SNAPSHOT_FAULTS = [
+    Fault("take the snapshot: API error", False, "create_snapshot_only", "SnapshotError", api("CreateDBSnapshot", API_ERROR)),
+    Fault("take the snapshot: throttled", True, "create_snapshot_only", "ThrottlingError", api("CreateDBClusterSnapshot", THROTTLED)),
+    Fault("new snapshot ends failed", False, "create_snapshot_only", "DatabaseFailedError",
+          ends("CreateDBSnapshot", "failed", lambda n: [n.snapshot_next])),
+    Fault("new snapshot never finishes", True, "create_snapshot_only", "WaitTimeoutError",
+          ends("CreateDBClusterSnapshot", "creating", lambda n: [n.snapshot_next])),
+    Fault("remove the old snapshot: API error", True, "create_snapshot_only", "SnapshotError",
+          api("DeleteDBClusterSnapshot", API_ERROR, _is("DBClusterSnapshotIdentifier", lambda n: n.snapshot))),
+    Fault("remove the old snapshot: throttled", False, "create_snapshot_only", "ThrottlingError",
+          api("DeleteDBSnapshot", THROTTLED, _is("DBSnapshotIdentifier", lambda n: n.snapshot))),
+    Fault("copy into place: API error", True, "create_snapshot_only", "SnapshotError", api("CopyDBClusterSnapshot", API_ERROR)),
+    Fault("copy ends failed", False, "create_snapshot_only", "DatabaseFailedError",
+          ends("CopyDBSnapshot", "failed", lambda n: [n.snapshot])),
+    Fault("remove the temporary snapshot: API error", False, "create_snapshot", "SnapshotError",
+          api("DeleteDBSnapshot", API_ERROR, _is("DBSnapshotIdentifier", lambda n: n.snapshot_next))),
+]
+
+RESTORE_FAULTS = [
+    Fault("rename aside: API error", False, "db_restore", "RenameError", api("ModifyDBInstance", API_ERROR, lambda n: _renames_aside)),
+    Fault("rename aside: throttled", True, "db_restore", "ThrottlingError", api("ModifyDBCluster", THROTTLED, lambda n: _renames_aside)),
+    Fault("rename a member aside: API error", True, "db_restore", "RenameError",
+          api("ModifyDBInstance", API_ERROR, lambda n: lambda p: _renames_aside(p) and p.get("DBInstanceIdentifier") == n.members[-1].original)),
+    Fault("renamed original never settles", False, "db_restore", "WaitTimeoutError",
+          ends("ModifyDBInstance", "renaming", lambda n: [n.aside])),
+    Fault("restore: API error", False, "create_snapshot", "RestoreError", api("RestoreDBInstanceFromDBSnapshot", API_ERROR)),
+    Fault("restore: throttled", True, "db_restore", "ThrottlingError", api("RestoreDBClusterFromSnapshot", THROTTLED)),
+    Fault("restored database ends failed", False, "db_restore", "DatabaseFailedError",
+          ends("RestoreDBInstanceFromDBSnapshot", "failed", restored_names)),
+    Fault("restored cluster ends failed", True, "db_restore", "DatabaseFailedError",
+          ends("RestoreDBClusterFromSnapshot", "failed", restored_names)),
+    Fault("restored database never finishes", True, "db_restore", "WaitTimeoutError",
+          ends("RestoreDBClusterFromSnapshot", "creating", restored_names)),
+    Fault("create a member: API error", True, "db_restore", "RestoreError",
+          api("CreateDBInstance", API_ERROR, lambda n: lambda p: p.get("DBInstanceIdentifier") in (n.members[-1].original, n.members[-1].staged))),
+    Fault("created member ends failed", True, "db_restore", "DatabaseFailedError",
+          ends("CreateDBInstance", "failed", lambda n: [n.members[-1].original, n.members[-1].staged])),
+    Fault("configure: API error", False, "db_restore", "RestoreError",
+          lambda latency, n: [fail_calls(latency, "ModifyDBInstance", _configures(name), API_ERROR) for name in restored_names(n)]),
+    Fault("configure: throttled", False, "db_restore", "ThrottlingError",
+          lambda latency, n: [fail_calls(latency, "ModifyDBInstance", _configures(name), THROTTLED) for name in restored_names(n)]),
+    Fault("configured database never settles", False, "db_restore", "WaitTimeoutError",
+          ends("ModifyDBInstance", "modifying", restored_names)),
+]
+
+RETIRE_FAULTS = [
+    Fault("retire the original: API error", False, "db_restore", "DeleteError",
+          api("DeleteDBInstance", API_ERROR, _is("DBInstanceIdentifier", lambda n: n.aside)), rolls_back=False),
+    Fault("retire the original: throttled", True, "db_restore", "ThrottlingError",
+          api("DeleteDBCluster", THROTTLED, _is("DBClusterIdentifier", lambda n: n.aside)), rolls_back=False),
+    Fault("retire a member: API error", True, "db_restore", "DeleteError",
+          api("DeleteDBInstance", API_ERROR, _is("DBInstanceIdentifier", lambda n: n.members[0].aside)), rolls_back=False),
+    Fault("retired original never goes", False, "db_restore", "WaitTimeoutError",
+          ends("DeleteDBInstance", "deleting", lambda n: [n.aside]), rolls_back=False),
+]
+
+FAULTS = SNAPSHOT_FAULTS + RESTORE_FAULTS + RETIRE_FAULTS
+
+
+def prepared(emulator: Emulator, fault: Fault) -> Database:
+    database = create_database(emulator, fault.is_cluster)
+    database.take_snapshot()  # the snapshot db_restore needs, and the one a refresh replaces
+    database.snapshots_before = snapshot_ids(emulator)
+    return database
+
+
+@pytest.mark.parametrize("fault", [f for f in FAULTS if f.rolls_back], ids=lambda f: f.id)
+def test_a_failed_step_rolls_back_alerts_and_a_rerun_succeeds(emulator, stack, slack, fault):
+    database = prepared(emulator, fault)
+    run_name = f"fails-{uuid.uuid4().hex[:8]}"
+    names = database.names(run_name)
+    fault.inject(emulator.latency, names)
+
+    result = run(stack, database.request(fault.task), name=run_name)
+
+    assert result.status == "FAILED"
+    assert result.error == fault.error, result.cause
+    assert "Report the failure" in result.entered_states
+    assert_original_back(database)
+    assert_nothing_lost(database, names)
+    assert_alerted(emulator, slack, database.identifier)
+
+    emulator.latency.clear()
+    rerun = run(stack, database.request(fault.task))
+    assert rerun.status == "SUCCEEDED", (rerun.error, rerun.cause)
+    if fault.task != "create_snapshot_only":
+        assert twin_differences(database.before, database.capture()) == []
+
+
+@pytest.mark.parametrize("fault", [f for f in FAULTS if not f.rolls_back], ids=lambda f: f.id)
+def test_a_failed_retirement_keeps_the_restored_database_and_alerts(emulator, stack, slack, fault):
+    database = prepared(emulator, fault)
+    run_name = f"retire-{uuid.uuid4().hex[:8]}"
+    names = database.names(run_name)
+    fault.inject(emulator.latency, names)
+    emulator.rds_calls.clear()
+
+    result = run(stack, database.request(fault.task), name=run_name)
+
+    assert result.status == "FAILED"
+    assert result.error == fault.error, result.cause
+    assert "Keep the restored database" in result.entered_states
+    assert not any(state.startswith(("Remove the partial", "Rename the original back")) for state in result.entered_states)
+    restored = database.capture()
+    assert restored["resourceId"] != database.before["resourceId"]
+    assert twin_differences(database.before, restored) == []
+    kept = databases.find(database.kind, names.aside, database.rds) is not None
+    assert kept or names.final_snapshot in snapshot_ids(emulator), "the original was deleted without a final snapshot"
+    assert_nothing_lost(database, names)
+    assert_alerted(emulator, slack, database.identifier)
