@@ -68,6 +68,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MaxPollAttempts", "Status checks before a wait is given up", "240"),
     Setting("DefaultStrategy", "Restore strategy when the input names none", "swap", ("swap", "in-place")),
     Setting("LockTimeoutMinutes", "Minutes after which a crashed run's lock on a database expires", "720"),
+    Setting("RetainOldCopyHours", "Hours to keep the replaced original as a rollback window (0 = retire at once)", "0"),
     Setting("FinalSnapshotOnDelete", "Final snapshot of the retired original?", "true", BOOLEAN),
     Setting("KeepAutomatedBackups", "Keep the retired original's automated backups?", "true", BOOLEAN),
     Setting("ExportByDefault", "Export new snapshots to S3 unless the input says otherwise?", "false", BOOLEAN),

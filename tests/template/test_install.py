@@ -79,6 +79,7 @@ EVERY_SETTING = {
     "MaxPollAttempts": "12",
     "DefaultStrategy": "in-place",
     "LockTimeoutMinutes": "60",
+    "RetainOldCopyHours": "24",
     "FinalSnapshotOnDelete": "false",
     "KeepAutomatedBackups": "false",
     "ExportByDefault": "true",

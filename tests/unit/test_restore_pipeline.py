@@ -120,3 +120,47 @@ def test_verify_reports_a_setting_that_did_not_carry(shimmed_aws):
     rds.modify_db_instance(DBInstanceIdentifier="orders-db", BackupRetentionPeriod=3, ApplyImmediately=True)
     with pytest.raises(RestoreError, match="BackupRetentionPeriod: wanted 9, found 3"):
         steps.restore_step(event("verify"))
+
+
+@pytest.mark.parametrize("is_cluster", [False, True], ids=["instance", "cluster"])
+def test_swap_restores_beside_the_original_then_takes_its_identifier(shimmed_aws, is_cluster):
+    rds, ec2 = shimmed_aws.client("rds"), shimmed_aws.client("ec2")
+    kind, identifier = (CLUSTER, "ledger") if is_cluster else (INSTANCE, "orders-db")
+    make_cluster(rds, ec2, members=2) if is_cluster else make_instance(rds, ec2)
+    before = capture(kind, identifier)
+    state = steps.validate_input({"input": {"identifier": identifier, "task": "create_snapshot", "isCluster": is_cluster},
+                                  "execution": EXECUTION, "settings": {}})
+    event = lambda action, **extra: {"action": action, **state, "execution": EXECUTION, **extra}  # noqa: E731
+    for action in ("take", "remove_old", "copy_into_place", "remove_next"):
+        steps.snapshot(event(action))
+    for action in ("restore", "configure", "verify"):
+        steps.restore_step(event(action, target="staged"))
+        # the original keeps serving under its own identifier while the copy is prepared
+        assert find(kind, identifier)[kind.arn_key].endswith(identifier)
+        assert capture(kind, identifier)["resourceId"] == before["resourceId"]
+    staged = capture(kind, state["names"]["staged"])
+    assert staged["resourceId"] != before["resourceId"]
+    steps.rename(event("aside"))
+    steps.rename(event("stage_in"))
+    after = capture(kind, identifier)
+    assert after["resourceId"] == staged["resourceId"]
+    assert twin_differences(before, after) == []
+    assert capture(kind, state["names"]["aside"])["resourceId"] == before["resourceId"]
+
+
+def test_swap_rollback_discards_the_staged_copy_and_never_the_original(shimmed_aws):
+    rds, ec2 = shimmed_aws.client("rds"), shimmed_aws.client("ec2")
+    make_instance(rds, ec2)
+    original = capture(INSTANCE, "orders-db")["resourceId"]
+    state = steps.validate_input({"input": {"identifier": "orders-db", "task": "create_snapshot", "isCluster": False},
+                                  "execution": EXECUTION, "settings": {}})
+    event = lambda action, **extra: {"action": action, **state, "execution": EXECUTION, **extra}  # noqa: E731
+    for action in ("take", "remove_old", "copy_into_place", "remove_next"):
+        steps.snapshot(event(action))
+    steps.restore_step(event("restore", target="staged"))
+    # rollback sequence of the workflow: copy at the original id, rename back, staged copy
+    assert steps.delete(event("discard", target="original"))["result"] == "kept"
+    assert steps.rename(event("back"))["result"] == "already"
+    assert steps.delete(event("discard", target="staged")) == {"result": "deleting", "identifier": "orders-db-trapheus-new"}
+    assert capture(INSTANCE, "orders-db")["resourceId"] == original
+    assert find(INSTANCE, "orders-db-trapheus-new") is None

@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,8 @@ from moto.ses.models import ses_backends
 from support.rds_fixtures import make_cluster, make_instance
 from support.slack import SlackListener
 
-from trapheus import databases
+from trapheus import clients, databases
+from trapheus.alerts import ROLLBACK_OUTCOMES
 from trapheus.configuration import twin_differences
 from trapheus.kinds import kind_for
 from trapheus.names import derive_names
@@ -30,12 +32,11 @@ from trapheus_local.latency import ApiFault, LatencyModel
 from trapheus_local.resources import ACCOUNT_ID
 
 MACHINE = "RestoreStateMachine"
+REAL_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 SENDER = "trapheus@example.com"
 RECIPIENT = "dba@example.com"
 SLACK_PATH = "/services/T000/B000/restore-alerts"
 MAX_ATTEMPTS = 6
-INSTANCE_ID = "orders-db"
-CLUSTER_ID = "ledger"
 TEMPORARY_INFIX = "-trapheus-"  # every name trapheus parks or stages a database under
 
 SNAPSHOT_OPERATIONS = {
@@ -45,6 +46,9 @@ SNAPSHOT_OPERATIONS = {
 
 
 # -- fixtures ---------------------------------------------------------------------------------------
+# One emulator and one deployment per module keep the file fast. Tests stay independent:
+# each works on databases with identifiers of its own, and starts with no faults, no
+# latency, no recorded RDS calls and no alerts.
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +57,20 @@ def slack() -> Iterator[SlackListener]:
         yield listener
 
 
-@pytest.fixture
-def stack(emulator: Emulator, real_template, slack: SlackListener) -> Deployment:
-    slack.clear()
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    if not REAL_TEMPLATE.is_file():
+        pytest.skip("template.yaml not written yet")
+    clients.reset()
+    with Emulator() as aws:
+        yield aws
+    clients.reset()
+
+
+@pytest.fixture(scope="module")
+def stack(emulator: Emulator, slack: SlackListener) -> Deployment:
     deployment = emulator.deploy(
-        real_template,
+        REAL_TEMPLATE,
         {
             "LogLevel": "WARNING",
             "MaxPollAttempts": MAX_ATTEMPTS,
@@ -69,6 +82,33 @@ def stack(emulator: Emulator, real_template, slack: SlackListener) -> Deployment
     )
     emulator.client("ses").verify_email_identity(EmailAddress=SENDER)
     return deployment
+
+
+@dataclass
+class Alerts:
+    """The alerts sent since the test started."""
+
+    emulator: Emulator
+    slack: SlackListener
+    emails_before: int
+
+    def emails(self) -> list[Any]:
+        return list(ses_backends[ACCOUNT_ID][self.emulator.region].sent_messages)[self.emails_before :]
+
+    def slack_messages(self) -> list[Any]:
+        return self.slack.bodies(SLACK_PATH)
+
+
+@pytest.fixture
+def alerts(emulator: Emulator, stack: Deployment, slack: SlackListener) -> Iterator[Alerts]:
+    """A clean start for every test: no faults, no latency, no recorded calls, no alerts yet."""
+    emulator.latency.clear()
+    emulator.latency.polls = emulator.latency.backing_up_polls = 0
+    emulator.rds_calls.clear()
+    slack.clear()
+    yield Alerts(emulator, slack, len(ses_backends[ACCOUNT_ID][emulator.region].sent_messages))
+    emulator.latency.clear()
+    emulator.latency.polls = emulator.latency.backing_up_polls = 0
 
 
 @dataclass
@@ -103,29 +143,32 @@ class Database:
         members = [m["identifier"] for m in self.before.get("members", [])]
         return derive_names(self.identifier, f"{self.identifier}-snapshot", run_name, members)
 
-    def take_snapshot(self, snapshot_id: str | None = None) -> str:
-        snapshot_id = snapshot_id or f"{self.identifier}-snapshot"
+    def take_snapshot(self) -> str:
+        snapshot_id = f"{self.identifier}-snapshot"
         if self.is_cluster:
             self.rds.create_db_cluster_snapshot(DBClusterIdentifier=self.identifier, DBClusterSnapshotIdentifier=snapshot_id)
         else:
             self.rds.create_db_snapshot(DBInstanceIdentifier=self.identifier, DBSnapshotIdentifier=snapshot_id)
+        self.snapshots_before = snapshot_ids(self.emulator)
         return snapshot_id
 
 
-@pytest.fixture(params=["instance", "cluster"])
-def database(request, emulator: Emulator, stack: Deployment) -> Database:
-    return create_database(emulator, request.param == "cluster")
-
-
 def create_database(emulator: Emulator, is_cluster: bool) -> Database:
+    """An instance (make_instance) or a two-member Aurora cluster (make_cluster) under a fresh identifier."""
     rds, ec2 = emulator.client("rds"), emulator.client("ec2")
+    identifier = f"{'ledger' if is_cluster else 'orders'}-{uuid.uuid4().hex[:6]}"
     if is_cluster:
-        make_cluster(rds, ec2, CLUSTER_ID, members=2)
+        make_cluster(rds, ec2, identifier, members=2)
     else:
-        make_instance(rds, ec2, INSTANCE_ID)
-    database = Database(emulator, CLUSTER_ID if is_cluster else INSTANCE_ID, is_cluster)
+        make_instance(rds, ec2, identifier)
+    database = Database(emulator, identifier, is_cluster)
     database.remember()
     return database
+
+
+@pytest.fixture(params=["instance", "cluster"])
+def database(request, emulator: Emulator, alerts: Alerts) -> Database:
+    return create_database(emulator, request.param == "cluster")
 
 
 # -- reading the emulated account ------------------------------------------------------------------
@@ -143,10 +186,6 @@ def database_ids(emulator: Emulator) -> set[str]:
     instances = {d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]}
     clusters = {d["DBClusterIdentifier"] for d in rds.describe_db_clusters()["DBClusters"]}
     return instances | clusters
-
-
-def emails(emulator: Emulator) -> list[Any]:
-    return list(ses_backends[ACCOUNT_ID][emulator.region].sent_messages)
 
 
 def states_of_type(emulator: Emulator, stack: Deployment, state_type: str) -> set[str]:
@@ -169,14 +208,17 @@ def run(stack: Deployment, execution_input: Any, name: str | None = None) -> Exe
     return stack.run(MACHINE, execution_input, name=name or f"run-{uuid.uuid4().hex[:10]}")
 
 
-def assert_alerted(emulator: Emulator, slack: SlackListener, identifier: str) -> None:
-    sent = emails(emulator)
+def assert_alerted(alerts: Alerts, identifier: str, rollback: str | None = None) -> None:
+    """An email (SES) and a Slack message (the local listener) name the database, and the rollback outcome."""
+    sent = alerts.emails()
     assert sent, "no email alert was sent"
     assert any(identifier in f"{message.subject} {message.body}" for message in sent), "no email names the database"
-    assert RECIPIENT in sent[-1].destinations["ToAddresses"]
-    texts = [body.get("text", "") for body in slack.bodies(SLACK_PATH)]
-    assert texts, "no Slack alert was received"
-    assert any(identifier in text for text in texts), texts
+    assert all(RECIPIENT in message.destinations["ToAddresses"] for message in sent)
+    messages = alerts.slack_messages()
+    assert messages, "no Slack alert was received"
+    assert any(identifier in message.get("text", "") for message in messages), messages
+    if rollback is not None:
+        assert any(ROLLBACK_OUTCOMES[rollback] in json.dumps(message) for message in messages), messages
 
 
 def assert_nothing_lost(database: Database, names: Any) -> None:
@@ -203,7 +245,7 @@ def assert_original_back(database: Database) -> None:
     members_now = [m["identifier"] for m in now.get("members", [])]
     assert sorted(members_now) == sorted(m["identifier"] for m in database.before.get("members", []))
     assert twin_differences(database.before, now) == []
-    leftovers = sorted(i for i in database_ids(database.emulator) if TEMPORARY_INFIX in i)
+    leftovers = sorted(i for i in database_ids(database.emulator) if i.startswith(database.identifier) and TEMPORARY_INFIX in i)
     assert leftovers == [], f"temporary databases left behind: {leftovers}"
 
 
@@ -211,11 +253,10 @@ def assert_original_back(database: Database) -> None:
 
 
 @pytest.mark.parametrize("task", ["create_snapshot", "db_restore"])
-def test_a_restore_puts_the_originals_twin_under_its_identifier(emulator, stack, slack, database, task):
+def test_a_restore_puts_the_originals_twin_under_its_identifier(emulator, stack, alerts, database, task):
     if task == "db_restore":
         assert run(stack, database.request("create_snapshot_only")).succeeded
         database.snapshots_before = snapshot_ids(emulator)
-    emulator.rds_calls.clear()
 
     result = run(stack, database.request(task))
 
@@ -227,28 +268,30 @@ def test_a_restore_puts_the_originals_twin_under_its_identifier(emulator, stack,
     assert databases.find(database.kind, names["aside"], database.rds) is None, "the renamed original is still there"
     for member in names["members"]:
         assert databases.find(kind_for(False), member["aside"], database.rds) is None
-    assert names["finalSnapshot"] in snapshot_ids(emulator), "the retired original has no final snapshot"
-    assert f"{database.identifier}-snapshot" in snapshot_ids(emulator)
-    assert database.snapshots_before <= snapshot_ids(emulator)
-    assert emails(emulator) == [] and slack.bodies(SLACK_PATH) == [], "a successful run sent an alert"
+    snapshots = snapshot_ids(emulator)
+    assert names["finalSnapshot"] in snapshots, "the retired original has no final snapshot"
+    assert f"{database.identifier}-snapshot" in snapshots
+    assert database.snapshots_before <= snapshots
+    assert alerts.emails() == [] and alerts.slack_messages() == [], "a successful run sent an alert"
 
 
-def test_create_snapshot_only_refreshes_the_snapshot_and_changes_no_database(emulator, stack, database):
+def test_create_snapshot_only_refreshes_the_snapshot_and_changes_no_database(emulator, stack, alerts, database):
     old = database.take_snapshot()
     emulator.rds_calls.clear()
 
     result = run(stack, database.request("create_snapshot_only"))
 
     assert result.status == "SUCCEEDED", (result.error, result.cause)
-    assert old in snapshot_ids(emulator)
+    snapshots = snapshot_ids(emulator)
+    assert old in snapshots
+    assert not [name for name in snapshots if name.startswith(f"{old}-next-")], "temporary snapshot left behind"
     mutating = {call.operation for call in emulator.rds_calls.mutating()}
-    assert mutating and mutating <= SNAPSHOT_OPERATIONS, mutating
+    assert mutating and mutating <= SNAPSHOT_OPERATIONS, f"not only snapshot calls: {mutating}"
     assert database.capture() == database.before
-    assert not any(name.startswith(f"{old}-next-") for name in snapshot_ids(emulator)), "temporary snapshot left"
 
 
 @pytest.mark.parametrize("is_cluster", [False, True], ids=["instance", "cluster"])
-def test_poll_loops_wait_until_rds_is_done(emulator, stack, is_cluster):
+def test_poll_loops_wait_until_rds_is_done(emulator, stack, alerts, is_cluster):
     database = create_database(emulator, is_cluster)
     emulator.latency.polls = 2
 
@@ -259,58 +302,99 @@ def test_poll_loops_wait_until_rds_is_done(emulator, stack, is_cluster):
     waits = [state for state in result.entered_states if state in wait_states]
     looped = {state for state in waits if waits.count(state) > 1}
     assert len(looped) >= 3, f"poll loops that looped: {looped}"  # snapshot, rename, restore at least
-    assert twin_differences(database.before, database.capture()) == []
     assert result.virtual_seconds >= 30 * len(waits)
+    assert twin_differences(database.before, database.capture()) == []
+
+
+def test_an_export_runs_beside_the_restore(emulator, stack, alerts):
+    database = create_database(emulator, is_cluster=False)
+
+    result = run(stack, database.request("create_snapshot", export=True))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.output["export"]["exportTaskIdentifier"]
+    tasks = emulator.client("rds").describe_export_tasks()["ExportTasks"]
+    assert any(task["SourceArn"].endswith(f":{database.identifier}-snapshot") for task in tasks)
+    assert twin_differences(database.before, database.capture()) == []
+
+
+@pytest.mark.parametrize("is_cluster", [False, True], ids=["instance", "cluster"])
+def test_a_failed_export_is_alerted_and_the_restore_still_succeeds(emulator, stack, alerts, is_cluster):
+    database = create_database(emulator, is_cluster)
+    emulator.latency.fail_api("StartExportTask", code="InvalidExportSourceState", message="not exportable")
+
+    result = run(stack, database.request("create_snapshot", export=True))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert "Note the export failure" in result.entered_states
+    assert_alerted(alerts, database.identifier)
+    restored = database.capture()
+    assert restored["resourceId"] != database.before["resourceId"]
+    assert twin_differences(database.before, restored) == []
 
 
 # -- bad input: refused before anything changes ------------------------------------------------------
 
-
-BAD_INPUTS = {
-    "unknown task": ({"identifier": INSTANCE_ID, "task": "drop_everything", "isCluster": False}, "InvalidInputError"),
-    "isCluster as a string": ({"identifier": INSTANCE_ID, "task": "db_restore", "isCluster": "false"}, "InvalidInputError"),
-    "no identifier": ({"task": "db_restore", "isCluster": False}, "InvalidInputError"),
-    "no task": ({"identifier": INSTANCE_ID, "isCluster": False}, "InvalidInputError"),
-    "no isCluster": ({"identifier": INSTANCE_ID, "task": "db_restore"}, "InvalidInputError"),
-    "identifier too long": ({"identifier": "o" * 60, "task": "db_restore", "isCluster": False}, "InvalidInputError"),
-    "a list": ([INSTANCE_ID, "db_restore"], "InvalidInputError"),
-    "a string": ("orders-db", "InvalidInputError"),
-    "no such database": ({"identifier": "missing-db", "task": "create_snapshot", "isCluster": False}, "DatabaseNotFoundError"),
-    "instance sent as a cluster": ({"identifier": INSTANCE_ID, "task": "create_snapshot", "isCluster": True}, "DatabaseNotFoundError"),
-    "db_restore without a snapshot": ({"identifier": INSTANCE_ID, "task": "db_restore", "isCluster": False}, "SnapshotNotFoundError"),
+BAD_INPUTS: dict[str, tuple[Callable[[str], Any], str]] = {
+    "unknown task": (lambda db: {"identifier": db, "task": "drop_everything", "isCluster": False}, "InvalidInputError"),
+    "isCluster as a string": (lambda db: {"identifier": db, "task": "db_restore", "isCluster": "false"}, "InvalidInputError"),
+    "no identifier": (lambda db: {"task": "db_restore", "isCluster": False}, "InvalidInputError"),
+    "no task": (lambda db: {"identifier": db, "isCluster": False}, "InvalidInputError"),
+    "no isCluster": (lambda db: {"identifier": db, "task": "db_restore"}, "InvalidInputError"),
+    "identifier too long": (lambda db: {"identifier": "o" * 60, "task": "db_restore", "isCluster": False}, "InvalidInputError"),
+    "a list": (lambda db: [db, "db_restore"], "InvalidInputError"),
+    "a string": (lambda db: db, "InvalidInputError"),
+    "no such database": (lambda db: {"identifier": f"{db}-gone", "task": "create_snapshot", "isCluster": False}, "DatabaseNotFoundError"),
+    "instance sent as a cluster": (lambda db: {"identifier": db, "task": "create_snapshot", "isCluster": True}, "DatabaseNotFoundError"),
+    "db_restore without a snapshot": (lambda db: {"identifier": db, "task": "db_restore", "isCluster": False}, "SnapshotNotFoundError"),
 }
 
 
-@pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))
-def test_bad_input_fails_the_run_changes_nothing_and_alerts(emulator, stack, slack, case):
-    execution_input, error = BAD_INPUTS[case]
-    create_database(emulator, is_cluster=False)
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_fails_the_run_changes_nothing_and_alerts(emulator, stack, alerts, case):
+    make_input, error = BAD_INPUTS[case]
+    database = create_database(emulator, is_cluster=False)
     emulator.rds_calls.clear()
 
-    result = run(stack, execution_input)
+    result = run(stack, make_input(database.identifier))
 
     assert result.status == "FAILED"
     assert result.error == error, result.cause
     assert emulator.rds_calls.mutating() == []
-    assert emails(emulator), "no email alert"
-    assert slack.bodies(SLACK_PATH), "no Slack alert"
-    assert "Validate the request" in result.entered_states
+    assert alerts.emails(), "no email alert"
+    assert alerts.slack_messages(), "no Slack alert"
+    assert database.capture() == database.before
 
 
-def test_a_task_the_validation_let_through_by_mistake_is_rejected_without_changes(emulator, stack, monkeypatch):
-    """The task branches have a Default that refuses, in case validation and workflow ever disagree."""
+def test_alerts_that_cannot_be_delivered_do_not_change_how_the_run_ends(emulator, stack, alerts, slack):
+    database = create_database(emulator, is_cluster=False)
+    ses = emulator.client("ses")
+    ses.delete_identity(Identity=SENDER)  # SES refuses an unverified sender
+    slack.always[SLACK_PATH] = 404
+    try:
+        result = run(stack, database.request("db_restore"))
+    finally:
+        ses.verify_email_identity(EmailAddress=SENDER)
+
+    assert (result.status, result.error) == ("FAILED", "SnapshotNotFoundError")
+    assert {"Email alert not sent", "Slack alert not sent"} <= set(result.entered_states)
+    assert alerts.emails() == []
+
+
+def test_a_task_the_validation_let_through_by_mistake_is_rejected_without_changes(emulator, stack, alerts, monkeypatch):
+    """The task branches end in a refusal by default, should validation and workflow ever disagree."""
     from trapheus import steps
 
     database = create_database(emulator, is_cluster=False)
+    emulator.rds_calls.clear()
     real_validate = steps.validate_input
 
-    def validate_but_garble_task(event: dict) -> dict:
+    def validate_but_garble_the_task(event: dict) -> dict:
         state = real_validate(event)
         state["request"]["task"] = "drop_everything"
         return state
 
-    monkeypatch.setattr(steps, "validate_input", validate_but_garble_task)
-    emulator.rds_calls.clear()
+    monkeypatch.setattr(steps, "validate_input", validate_but_garble_the_task)
 
     result = run(stack, database.request("create_snapshot"))
 
@@ -451,12 +535,11 @@ FAULTS = SNAPSHOT_FAULTS + RESTORE_FAULTS + RETIRE_FAULTS
 def prepared(emulator: Emulator, fault: Fault) -> Database:
     database = create_database(emulator, fault.is_cluster)
     database.take_snapshot()  # the snapshot db_restore needs, and the one a refresh replaces
-    database.snapshots_before = snapshot_ids(emulator)
     return database
 
 
 @pytest.mark.parametrize("fault", [f for f in FAULTS if f.rolls_back], ids=lambda f: f.id)
-def test_a_failed_step_rolls_back_alerts_and_a_rerun_succeeds(emulator, stack, slack, fault):
+def test_a_failed_step_rolls_back_alerts_and_a_rerun_succeeds(emulator, stack, alerts, fault):
     database = prepared(emulator, fault)
     run_name = f"fails-{uuid.uuid4().hex[:8]}"
     names = database.names(run_name)
@@ -466,10 +549,10 @@ def test_a_failed_step_rolls_back_alerts_and_a_rerun_succeeds(emulator, stack, s
 
     assert result.status == "FAILED"
     assert result.error == fault.error, result.cause
-    assert "Report the failure" in result.entered_states
+    assert result.entered_states[-1] == "Report the failure"
     assert_original_back(database)
     assert_nothing_lost(database, names)
-    assert_alerted(emulator, slack, database.identifier)
+    assert_alerted(alerts, database.identifier)
 
     emulator.latency.clear()
     rerun = run(stack, database.request(fault.task))
@@ -479,23 +562,62 @@ def test_a_failed_step_rolls_back_alerts_and_a_rerun_succeeds(emulator, stack, s
 
 
 @pytest.mark.parametrize("fault", [f for f in FAULTS if not f.rolls_back], ids=lambda f: f.id)
-def test_a_failed_retirement_keeps_the_restored_database_and_alerts(emulator, stack, slack, fault):
+def test_a_failed_retirement_keeps_the_restored_database_and_alerts(emulator, stack, alerts, fault):
     database = prepared(emulator, fault)
     run_name = f"retire-{uuid.uuid4().hex[:8]}"
     names = database.names(run_name)
     fault.inject(emulator.latency, names)
-    emulator.rds_calls.clear()
 
     result = run(stack, database.request(fault.task), name=run_name)
 
     assert result.status == "FAILED"
     assert result.error == fault.error, result.cause
     assert "Keep the restored database" in result.entered_states
-    assert not any(state.startswith(("Remove the partial", "Rename the original back")) for state in result.entered_states)
+    assert not any(call.operation.startswith("Restore") for call in emulator.rds_calls.mutating()[1:]), "restored twice"
     restored = database.capture()
-    assert restored["resourceId"] != database.before["resourceId"]
+    assert restored["resourceId"] != database.before["resourceId"], "rolled back although the restore was complete"
     assert twin_differences(database.before, restored) == []
     kept = databases.find(database.kind, names.aside, database.rds) is not None
     assert kept or names.final_snapshot in snapshot_ids(emulator), "the original was deleted without a final snapshot"
     assert_nothing_lost(database, names)
-    assert_alerted(emulator, slack, database.identifier)
+    assert_alerted(alerts, database.identifier, rollback="skipped")
+
+
+# -- a rollback that fails is reported, and the run still ends with the error that started it ---------
+
+ROLLBACK_FAULTS = {
+    "renaming back is refused": api("ModifyDBInstance", API_ERROR, lambda n: lambda p: p.get("NewDBInstanceIdentifier") == n.original),
+    "the returned original ends failed": ends("ModifyDBInstance", "failed", lambda n: [n.original]),
+    "the returned original never settles": ends("ModifyDBInstance", "renaming", lambda n: [n.original]),
+    "the partial restore is never gone": ends("DeleteDBInstance", "deleting", restored_names),
+}
+
+
+@pytest.mark.parametrize("case", ROLLBACK_FAULTS)
+def test_a_failed_rollback_is_alerted_and_the_run_fails_with_the_original_error(emulator, stack, alerts, case):
+    database = prepared(emulator, Fault("restore", False, "db_restore", "DatabaseFailedError", lambda *_: None))
+    run_name = f"rollback-{uuid.uuid4().hex[:8]}"
+    names = database.names(run_name)
+    ends("RestoreDBInstanceFromDBSnapshot", "failed", restored_names)(emulator.latency, names)
+    ROLLBACK_FAULTS[case](emulator.latency, names)
+
+    result = run(stack, database.request("db_restore"), name=run_name)
+
+    assert (result.status, result.error) == ("FAILED", "DatabaseFailedError"), result.cause
+    assert "Rollback failed" in result.entered_states
+    assert_nothing_lost(database, names)
+    assert_alerted(alerts, database.identifier, rollback="failed")
+
+
+def test_a_retirement_that_ends_in_a_failure_status_is_recorded(emulator, stack, alerts):
+    database = prepared(emulator, Fault("retire", False, "db_restore", "DatabaseFailedError", lambda *_: None))
+    run_name = f"retire-{uuid.uuid4().hex[:8]}"
+    names = database.names(run_name)
+    emulator.latency.end_status("DeleteDBInstance", names.aside, "modifying")  # a failure for the "deleted" waiter
+
+    result = run(stack, database.request("db_restore"), name=run_name)
+
+    assert (result.status, result.error) == ("FAILED", "DatabaseFailedError"), result.cause
+    assert "Keep the restored database" in result.entered_states
+    assert twin_differences(database.before, database.capture()) == []
+    assert_alerted(alerts, database.identifier, rollback="skipped")

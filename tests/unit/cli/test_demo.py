@@ -49,7 +49,8 @@ def test_snapshot_and_restore_carries_every_setting_to_a_new_database(demo_summa
     assert configuration["restored"]["settings"] == configuration["original"]["settings"]
     assert configuration["restored"]["resourceId"] != configuration["original"]["resourceId"]
     steps = [step["name"] for step in run["execution"]["steps"]]
-    assert steps.count("Check the restored database") >= 2  # the latency model made the loop wait
+    checks = [name for name in steps if name.startswith("Check ")]
+    assert any(checks.count(name) >= 2 for name in checks)  # the latency model made a wait loop go round
 
 
 def test_the_cluster_keeps_its_writer_and_readers(demo_summary):

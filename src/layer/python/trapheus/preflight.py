@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from trapheus import clients
+from trapheus import clients, retention
 from trapheus.databases import capture, find, member_ids, status
 from trapheus.errors import (
     DatabaseNotAvailableError,
@@ -53,6 +53,7 @@ class Survey:
     configuration: dict | None = None
     snapshot: dict | None = None
     blockers: list[TrapheusError] = field(default_factory=list)
+    expired_copy: bool = False  # a kept original whose rollback window has passed waits to be retired
 
 
 def _taken(kind: DatabaseKind, identifiers: list[str], client: Any) -> list[str]:
@@ -86,10 +87,25 @@ def survey(request: RestoreRequest, run_id: str, rds: Any = None) -> Survey:
         except InvalidInputError as error:
             found.blockers.append(error)
     found.names = derive_names(request.identifier, request.snapshot_identifier, run_id, members)
+    names = found.names
+    kept = find(kind, names.aside, client)
+    if kept is not None and retention.retire_after(kept) is not None:
+        if retention.is_expired(kept):
+            found.expired_copy = True
+        else:
+            found.blockers.append(
+                IdentifierInUseError(
+                    f"{names.aside!r} is the original replaced by an earlier run, kept as a rollback window until "
+                    f"{retention.retire_after(kept).isoformat()}; run again after that (it is then retired with a "
+                    "final snapshot) or delete it yourself"
+                )
+            )
     if request.task.restores:
-        names = found.names
-        taken = _taken(kind, [names.aside, names.staged], client)
-        taken += _taken(INSTANCE, [n for m in names.members for n in (m.aside, m.staged)], client)
+        # a kept original (expired or not) was dealt with above
+        is_kept = kept is not None and retention.retire_after(kept) is not None
+        kept_names = {names.aside, *(m.aside for m in names.members)} if is_kept else set()
+        taken = [i for i in _taken(kind, [names.aside, names.staged], client) if i not in kept_names]
+        taken += [i for i in _taken(INSTANCE, [n for m in names.members for n in (m.aside, m.staged)], client) if i not in kept_names]
         if taken:
             found.blockers.append(
                 IdentifierInUseError(
@@ -129,6 +145,7 @@ def prepare(raw_input: Any, run_id: str, rds: Any = None, environ: Any = None) -
         "names": found.names.to_dict(),
         "configuration": found.configuration,
         "lock": _lock_settings(request, env),
+        "expiredCopy": found.expired_copy,
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from trapheus import databases, exports, preflight, restore, snapshots, waiters
+from trapheus import databases, exports, preflight, restore, retention, snapshots, waiters
 from trapheus.errors import InvalidInputError, RestoreError
 from trapheus.names import RestoreNames
 
@@ -111,8 +111,14 @@ def restore_step(event: dict) -> dict:
 def delete(event: dict) -> dict:
     request, kind, names = preflight.load(event)
     action = event.get("action")
-    if action == "retire":
+    if action in ("retire", "retire_expired"):
+        hours = float(os.environ.get("RETAIN_OLD_COPY_HOURS") or 0)
+        if action == "retire" and hours > 0:
+            until = retention.keep(kind, databases.describe(kind, names.aside), hours)
+            return {"result": "kept", "identifier": names.aside, "retireAfter": until}
         final = names.final_snapshot if _flag("FINAL_SNAPSHOT", True) else None
+        if final and action == "retire_expired":
+            final += "-kept"  # this run's own retirement may need the plain name later
         result = databases.delete_database(
             kind, names.aside, final_snapshot=final, keep_automated_backups=_flag("KEEP_AUTOMATED_BACKUPS", True)
         )
