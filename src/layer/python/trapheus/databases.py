@@ -7,10 +7,7 @@ a rename that already happened, or a delete already under way, is not an error.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from trapheus import clients
 from trapheus.configuration import capture_cluster, capture_instance
@@ -22,8 +19,8 @@ from trapheus.errors import (
 )
 from trapheus.kinds import CLUSTER, INSTANCE, DatabaseKind
 from trapheus.log import logger
-from trapheus.throttling import aws_errors, error_code, is_throttling
-from trapheus.errors import ThrottlingError
+from trapheus.lookup import describe_one
+from trapheus.throttling import aws_errors
 
 GONE_STATUSES = frozenset({"deleting", "deleted"})
 
@@ -34,16 +31,7 @@ def _rds(rds: Any = None) -> Any:
 
 def find(kind: DatabaseKind, identifier: str, rds: Any = None) -> dict | None:
     """The describe result for ``identifier``, or None if it does not exist."""
-    try:
-        response = getattr(_rds(rds), kind.describe_op)(**{kind.id_param: identifier})
-    except ClientError as error:
-        if error_code(error) in kind.not_found_codes:
-            return None
-        if is_throttling(error):
-            raise ThrottlingError(f"describing {kind.label} {identifier}: {error}") from error
-        raise
-    items = response[kind.list_key]
-    return items[0] if items else None
+    return describe_one(_rds(rds), kind.describe_op, {kind.id_param: identifier}, kind.list_key, kind.not_found_codes)
 
 
 def describe(kind: DatabaseKind, identifier: str, rds: Any = None) -> dict:
@@ -55,11 +43,6 @@ def describe(kind: DatabaseKind, identifier: str, rds: Any = None) -> dict:
 
 def status(kind: DatabaseKind, description: dict) -> str:
     return str(description.get(kind.status_key, "unknown"))
-
-
-def created_at(kind: DatabaseKind, description: dict) -> datetime | None:
-    value = description.get("ClusterCreateTime" if kind is CLUSTER else "InstanceCreateTime")
-    return value if isinstance(value, datetime) else None
 
 
 def member_ids(cluster: dict) -> list[str]:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from trapheus import clients
-from trapheus.errors import SnapshotError, SnapshotNotAvailableError, SnapshotNotFoundError, ThrottlingError
+from trapheus.errors import SnapshotError, SnapshotNotAvailableError, SnapshotNotFoundError
 from trapheus.kinds import DatabaseKind
 from trapheus.log import logger
-from trapheus.throttling import aws_errors, error_code, is_throttling
+from trapheus.lookup import describe_one
+from trapheus.throttling import aws_errors
 
 
 def _rds(rds: Any = None) -> Any:
@@ -25,16 +24,7 @@ def _rds(rds: Any = None) -> Any:
 
 def find_snapshot(kind: DatabaseKind, snapshot_id: str, rds: Any = None) -> dict | None:
     snapshot = kind.snapshot
-    try:
-        response = getattr(_rds(rds), snapshot.describe_op)(**{snapshot.id_param: snapshot_id})
-    except ClientError as error:
-        if error_code(error) in snapshot.not_found_codes:
-            return None
-        if is_throttling(error):
-            raise ThrottlingError(f"describing snapshot {snapshot_id}: {error}") from error
-        raise
-    items = response[snapshot.list_key]
-    return items[0] if items else None
+    return describe_one(_rds(rds), snapshot.describe_op, {snapshot.id_param: snapshot_id}, snapshot.list_key, snapshot.not_found_codes)
 
 
 def require_available(kind: DatabaseKind, snapshot_id: str, rds: Any = None) -> dict:
