@@ -168,7 +168,10 @@ STEPS = [
     Step(
         "configure the restored copy", "db_restore", "RestoreError",
         _by_kind("ModifyDBInstance", "ModifyDBCluster"),
-        lambda names, strategy: lambda p: _database_id(p) == _restored(names, strategy) and not _new_id(p),
+        # not a rename, and not the rollback lifting the copy's deletion protection before discarding it
+        lambda names, strategy: lambda p: _database_id(p) == _restored(names, strategy)
+        and not _new_id(p)
+        and p.get("DeletionProtection") is not False,
         produces=_restored,
         in_between="modifying",
         only=_instances_only,
@@ -299,16 +302,20 @@ class Tally:
 TALLY = Tally()
 
 
+class _Summary:
+    """A plugin that adds the matrix line to pytest's terminal summary."""
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if TALLY.cases:
+            terminalreporter.write_line(f"strategy matrix: {TALLY.cases} cases, {TALLY.passed} passed")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _matrix_summary(request: pytest.FixtureRequest) -> Iterator[None]:
+    plugin = _Summary()
+    if not request.config.pluginmanager.is_registered(plugin):
+        request.config.pluginmanager.register(plugin, "strategy-matrix-summary")
     yield
-    if TALLY.cases:
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        line = f"strategy matrix: {TALLY.cases} cases, {TALLY.passed} passed"
-        if reporter is not None:
-            reporter.write_line(line)
-        else:  # pragma: no cover - pytest without its terminal reporter
-            print(line)
 
 
 # -- fixtures ---------------------------------------------------------------------------------------

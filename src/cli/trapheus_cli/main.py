@@ -22,8 +22,8 @@ from rich.console import Console
 from rich.live import Live
 
 from trapheus.errors import InvalidInputError
-from trapheus.inputs import Task, parse_request
-from trapheus_cli import diagrams, executions
+from trapheus.inputs import Strategy, Task, parse_request
+from trapheus_cli import diagrams, executions, plan
 from trapheus_cli.asl import parse_workflow
 from trapheus_cli.aws import Aws, Target
 from trapheus_cli.errors import CliError
@@ -139,6 +139,39 @@ def restore(
             console.print(steps_table(final.steps))
             console.print(summary(final))
         if not final.succeeded:
+            raise typer.Exit(1)
+
+
+@app.command("plan")
+def plan_command(
+    identifier: Annotated[str, typer.Argument(help="The DB instance or Aurora cluster identifier.")],
+    cluster: Annotated[bool, typer.Option("--cluster", help="IDENTIFIER is an Aurora cluster.")] = False,
+    strategy: Annotated[
+        Strategy, typer.Option("--strategy", help="How the restored copy would take over.", case_sensitive=False)
+    ] = Strategy.SWAP,
+    snapshot: Annotated[
+        Optional[str], typer.Option("--snapshot", help="Snapshot identifier (default: IDENTIFIER-snapshot).")
+    ] = None,
+    poll_seconds: Annotated[
+        float, typer.Option("--poll-seconds", min=0, help="Seconds between two looks at the run.")
+    ] = 2.0,
+    stack_name: StackOption = DEFAULT_STACK,
+    state_machine_arn: MachineOption = None,
+    json_output: JsonOption = False,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Show what a restore would do and what stands in its way, changing nothing; exit 1 if something blocks it."""
+    with _explained(json_output):
+        payload = {**_request(identifier, Task.PLAN, cluster, snapshot), "strategy": strategy.value}
+        aws = Aws(Target(endpoint_url, region, profile))
+        report = plan.run(aws.stepfunctions, _machine(aws, stack_name, state_machine_arn), payload, poll_seconds=poll_seconds)
+        if json_output:
+            _print_json(report)
+        else:
+            Console().print(plan.render(report))
+        if not report.get("ready"):
             raise typer.Exit(1)
 
 

@@ -4,7 +4,10 @@ moto finishes every RDS operation at once, so a workflow's Wait -> Check ->
 Choice loops would never loop. With ``polls=N`` a resource touched by a
 mutating call shows its in-between status (``creating``, ``renaming``,
 ``modifying``, ``backing-up``, ``deleting``) to the next N describe calls that
-see it, then its real status. On top of that, tests can inject:
+see it, then its real status. With a timing (``timed(...)``) the in-between
+status lasts a number of simulated seconds per operation instead, read from the
+emulator's virtual clock, so a benchmark can give every operation a realistic
+duration. On top of that, tests can inject:
 
 - a terminal status: the resource a chosen operation produces ends ``failed``
   (or any status) instead of ``available``;
@@ -19,8 +22,12 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+# seconds a mutating call keeps its resource in the in-between status, or None to count polls instead
+OperationTiming = Callable[[str, Mapping[str, Any]], "float | None"]
 
 INSTANCE = "instance"
 CLUSTER = "cluster"
@@ -120,16 +127,19 @@ class _Timeline:
     remaining: int
     final: str | None = None
     ghost: Any = None  # the deleted resource, still shown while ``deleting``
+    until: float | None = None  # virtual second the in-between status ends (timed transitions)
 
 
 @dataclass
 class LatencyModel:
-    """In-between statuses for ``polls`` describe calls, plus injected faults."""
+    """In-between statuses for ``polls`` describe calls (or for timed durations), plus injected faults."""
 
     polls: int = 0
     backing_up_polls: int = 0
     api_faults: list[ApiFault] = field(default_factory=list)
     terminal_statuses: list[TerminalStatus] = field(default_factory=list)
+    timing: OperationTiming | None = None
+    now: Callable[[], float] | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -156,6 +166,15 @@ class LatencyModel:
         """The resource ``operation`` produces for ``identifier`` ends ``status`` (after its in-between polls)."""
         with self._lock:
             self.terminal_statuses.append(TerminalStatus(operation, identifier, status, times))
+
+    def timed(self, timing: OperationTiming, now: Callable[[], float]) -> None:
+        """Give each operation ``timing(operation, params)`` simulated seconds, measured on ``now()``.
+
+        An operation the timing answers None for falls back to ``polls``. Taking a
+        timed snapshot keeps its source ``backing-up`` for as long as the snapshot.
+        """
+        with self._lock:
+            self.timing, self.now = timing, now
 
     def clear(self) -> None:
         """Forget faults and in-flight transitions (a fresh start for the next scenario)."""
@@ -192,10 +211,13 @@ class LatencyModel:
             if operation in _DELETES:
                 ghost = next(iter(result.values()), None)
                 ghost = copy.copy(ghost) if ghost is not None else None
-            self._start(kind, identifier, status, self.polls, self._terminal(operation, identifier), ghost)
-            if operation in _BACKUP_SOURCES and self.backing_up_polls:
+            until = self._until(operation, params)
+            self._start(kind, identifier, status, self.polls, self._terminal(operation, identifier), ghost, until)
+            if operation in _BACKUP_SOURCES and (self.backing_up_polls or until is not None):
                 source_kind, source_parameter = _BACKUP_SOURCES[operation]
-                self._start(source_kind, str(params.get(source_parameter)), "backing-up", self.backing_up_polls)
+                self._start(
+                    source_kind, str(params.get(source_parameter)), "backing-up", self.backing_up_polls, until=until
+                )
 
     def view(self, kind: str, identifier: str) -> str | None:
         """Status to show for one resource in a describe result (counts as one poll), or None for the real one."""
@@ -203,7 +225,10 @@ class LatencyModel:
             timeline = self._timelines.get((kind, identifier))
             if timeline is None:
                 return None
-            if timeline.remaining > 0:
+            if timeline.until is not None:
+                if self._now() < timeline.until:
+                    return timeline.status
+            elif timeline.remaining > 0:
                 timeline.remaining -= 1
                 return timeline.status
             if timeline.final is not None:
@@ -212,6 +237,20 @@ class LatencyModel:
             if kind == CLUSTER and timeline.ghost is not None:
                 self._forget_member_ghosts(identifier)
             return None
+
+    def peek(self, kind: str, identifier: str) -> tuple[str | None, float | None]:
+        """The status a describe would show now (None = the real one) and when a timed one ends; counts no poll."""
+        with self._lock:
+            timeline = self._timelines.get((kind, identifier))
+            if timeline is None:
+                return None, None
+            if timeline.until is not None:
+                if self._now() < timeline.until:
+                    return timeline.status, timeline.until
+                return timeline.final, None
+            if timeline.remaining > 0:
+                return timeline.status, None
+            return timeline.final, None
 
     def ghosts(self, kind: str, identifier: str | None) -> list[Any]:
         """Deleted resources still shown as ``deleting`` (consumes one poll each)."""
@@ -230,12 +269,32 @@ class LatencyModel:
     # -- internals ---------------------------------------------------------------------------------
 
     def _start(
-        self, kind: str, identifier: str, status: str, polls: int, final: str | None = None, ghost: Any = None
+        self,
+        kind: str,
+        identifier: str,
+        status: str,
+        polls: int,
+        final: str | None = None,
+        ghost: Any = None,
+        until: float | None = None,
     ) -> None:
-        if polls <= 0 and final is None:
+        if until is not None and until <= self._now():
+            until, polls = None, 0  # a zero-second operation is done at once
+        if polls <= 0 and final is None and until is None:
             self._timelines.pop((kind, identifier), None)
             return
-        self._timelines[(kind, identifier)] = _Timeline(status, polls, final, ghost)
+        self._timelines[(kind, identifier)] = _Timeline(status, polls, final, ghost, until)
+
+    def _until(self, operation: str, params: Mapping[str, Any]) -> float | None:
+        if self.timing is None:
+            return None
+        seconds = self.timing(operation, params)
+        return None if seconds is None else self._now() + max(0.0, float(seconds))
+
+    def _now(self) -> float:
+        if self.now is None:
+            raise RuntimeError("a timed latency model needs a clock: use LatencyModel.timed(timing, now)")
+        return self.now()
 
     def _forget_member_ghosts(self, cluster: str) -> None:
         # A cluster's deletion completes only after its members' deletions did.

@@ -92,7 +92,8 @@ class Alert:
             database_type=_database_type(request.get("isCluster")),
             snapshot_identifier=_optional_text(request.get("snapshotIdentifier")),
             kind=AlertKind.EXPORT if event.get("kind") == AlertKind.EXPORT.value else AlertKind.RESTORE,
-            failed_step=failed_step or _optional_text(event.get("failedStep")) or UNKNOWN,
+            # a failure found by a status check names its step; task failures are looked up in the history
+            failed_step=failed_step or _optional_text(event.get("failedStep")) or _optional_text(failure.get("Step")) or UNKNOWN,
             error=_optional_text(failure.get("Error")) or error_type or UNKNOWN,
             message=message or "no cause was given",
             rollback=_optional_text(event.get("rollback")),

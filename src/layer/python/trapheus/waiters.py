@@ -234,6 +234,8 @@ def check(event: dict, rds: Any = None) -> dict:
     verdict = evaluate(kind, target, identifier, rds)
     attempt = int(event.get("attempt") or 0) + 1
     result = {"identifier": identifier, "target": target.value, "state": verdict.outcome.value, "status": verdict.detail, "attempt": attempt}
+    if event.get("step"):
+        result["step"] = str(event["step"])  # the checking state, named in alerts when the wait fails
     if verdict.outcome is Outcome.FAILED:
         result["error"] = {
             "Error": "DatabaseFailedError",

@@ -1,0 +1,186 @@
+"""Run the real restore workflow on the local engine under the RDS timing model, and measure it.
+
+One emulator and one deployment of the repository's ``template.yaml`` serve every
+scenario. A scenario creates its own database (the non-default sample settings),
+takes the snapshot the run restores, switches the timing model on for the
+database's size and runs ``task: db_restore`` with the scenario's strategy.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+from trapheus import clients
+from trapheus_local import Emulator
+from trapheus_local.engine import TERMINAL_STATUSES, Deployment, ExecutionTimeoutError, entered_states
+from trapheus_local.functions import FunctionSpec, InProcessRuntime
+from trapheus_local.resources import ACCOUNT_ID
+from trapheus_local.samples import make_cluster, make_instance
+
+from bench.downtime import DowntimeMeter, ObservedClock
+from bench.lambda_cost import LambdaBill, MeteredInvocation, our_bill, waiting_in_lambda_bill
+from bench.rds_timing import DEFAULT_ASSUMPTIONS, Assumptions, RdsTiming
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template.yaml"
+MACHINE = "RestoreStateMachine"
+POLL_SECONDS = 30  # the template's default PollIntervalSeconds
+MAX_POLL_ATTEMPTS = 240  # the template's default MaxPollAttempts
+REAL_TIMEOUT_SECONDS = 120.0  # only guards against a hang
+
+
+@dataclass(frozen=True)
+class Scenario:
+    strategy: str
+    size_gib: int
+    is_cluster: bool = False
+    assumptions: Assumptions = DEFAULT_ASSUMPTIONS
+
+    @property
+    def kind(self) -> str:
+        return "cluster" if self.is_cluster else "instance"
+
+    @property
+    def timing(self) -> RdsTiming:
+        return RdsTiming(self.size_gib, self.assumptions)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    scenario: Scenario
+    status: str
+    downtime_seconds: float
+    total_seconds: float
+    state_transitions: int
+    rds_calls: int
+    rds_mutating_calls: int
+    ours: LambdaBill
+    waiting_in_lambda: LambdaBill
+
+    @property
+    def lambda_gbs_ratio(self) -> float:
+        return self.ours.gb_seconds / self.waiting_in_lambda.gb_seconds
+
+
+class InvocationMeter:
+    """Times every in-process invocation and keeps the RDS calls it made."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.invocations: list[MeteredInvocation] = []
+        runtime: InProcessRuntime = emulator.runtime
+        original_invoke = runtime.invoke
+
+        def invoke(spec: FunctionSpec, event: Any) -> tuple[bytes, bool]:
+            calls_before = len(emulator.rds_calls.calls)
+            started = time.perf_counter()
+            try:
+                return original_invoke(spec, event)
+            finally:
+                real_seconds = time.perf_counter() - started
+                made = tuple((call.operation, call.params) for call in emulator.rds_calls.calls[calls_before:])
+                self.invocations.append(MeteredInvocation(spec.logical_id, spec.memory_mb, real_seconds, made))
+
+        # the runtime's moto hook looks the method up on the instance at every invocation
+        runtime.invoke = invoke  # type: ignore[method-assign]
+
+
+class StrategyBench:
+    """The emulator, the deployed template and the meters; a context manager."""
+
+    def __init__(self, poll_seconds: int = POLL_SECONDS) -> None:
+        self.poll_seconds = poll_seconds
+        self.clock = ObservedClock()
+        self.emulator = Emulator()
+        self.emulator.clock = self.clock  # before entering: the emulator installs its clock then
+        self.deployment: Deployment | None = None
+        self.invocation_meter: InvocationMeter | None = None
+
+    def __enter__(self) -> StrategyBench:
+        clients.reset()  # handlers cache boto3 clients; they must be built inside the emulator
+        self.emulator.__enter__()
+        try:
+            self.deployment = self.emulator.deploy(
+                TEMPLATE,
+                {"LogLevel": "ERROR", "PollIntervalSeconds": self.poll_seconds, "MaxPollAttempts": MAX_POLL_ATTEMPTS},
+            )
+            self.invocation_meter = InvocationMeter(self.emulator)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.emulator.__exit__(*exc_info)
+        clients.reset()
+
+    def measure(self, scenario: Scenario) -> Measurement:
+        assert self.deployment is not None and self.invocation_meter is not None, "use StrategyBench as a context"
+        emulator, latency = self.emulator, self.emulator.latency
+        latency.clear()
+        latency.timing = None  # the database and its snapshot exist before the run starts
+        identifier = self._create_database(scenario)
+        latency.timed(scenario.timing, lambda: self.clock.elapsed)
+        emulator.rds_calls.clear()
+        first_invocation = len(self.invocation_meter.invocations)
+        meter = DowntimeMeter(ACCOUNT_ID, emulator.region, latency, identifier, scenario.is_cluster)
+        self.clock.observers.append(meter.observe)
+        started_at = self.clock.elapsed
+        try:
+            status, events = self._run(
+                {"identifier": identifier, "task": "db_restore", "isCluster": scenario.is_cluster,
+                 "strategy": scenario.strategy}
+            )
+        finally:
+            self.clock.observers.remove(meter.observe)
+            latency.timing = None
+        invocations = self.invocation_meter.invocations[first_invocation:]
+        calls = emulator.rds_calls.calls
+        return Measurement(
+            scenario=scenario,
+            status=status,
+            downtime_seconds=meter.unserved_seconds,
+            total_seconds=self.clock.elapsed - started_at,
+            state_transitions=len(entered_states(events)),
+            rds_calls=len(calls),
+            rds_mutating_calls=sum(call.mutating for call in calls),
+            ours=our_bill(invocations),
+            waiting_in_lambda=waiting_in_lambda_bill(invocations, scenario.timing, self.poll_seconds),
+        )
+
+    def _create_database(self, scenario: Scenario) -> str:
+        rds, ec2 = self.emulator.client("rds"), self.emulator.client("ec2")
+        identifier = f"bench-{scenario.kind[:2]}-{scenario.size_gib}-{uuid.uuid4().hex[:6]}"
+        if scenario.is_cluster:
+            make_cluster(rds, ec2, identifier)
+            rds.create_db_cluster_snapshot(DBClusterIdentifier=identifier, DBClusterSnapshotIdentifier=f"{identifier}-snapshot")
+        else:
+            make_instance(
+                rds, ec2, identifier, AllocatedStorage=scenario.size_gib, MaxAllocatedStorage=2 * scenario.size_gib
+            )
+            rds.create_db_snapshot(DBInstanceIdentifier=identifier, DBSnapshotIdentifier=f"{identifier}-snapshot")
+        return identifier
+
+    def _run(self, execution_input: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        """Run one execution; read its status and history from the interpreter (the API would serialise it all)."""
+        assert self.deployment is not None
+        arn = self.deployment.start(MACHINE, execution_input, name=f"bench-{uuid.uuid4().hex[:12]}")
+        execution = stepfunctions_parser_backends[ACCOUNT_ID][self.emulator.region].describe_execution(arn)
+        give_up_at = time.monotonic() + REAL_TIMEOUT_SECONDS
+        while (status := _status(execution)) not in TERMINAL_STATUSES:
+            if time.monotonic() > give_up_at:
+                raise ExecutionTimeoutError(f"{arn} still {status} after {REAL_TIMEOUT_SECONDS}s")
+            time.sleep(0.002)  # the execution runs on moto's worker thread; only yield to it
+        if status != "SUCCEEDED":
+            described = self.emulator.client("stepfunctions").describe_execution(executionArn=arn)
+            raise RuntimeError(f"{execution_input} ended {status}: {described.get('error')}: {described.get('cause')}")
+        return status, list(execution.to_history_output()["events"])
+
+
+def _status(execution: Any) -> str:
+    return execution.exec_status.value if execution.exec_status else "RUNNING"

@@ -1,0 +1,131 @@
+"""Restore strategies side by side: downtime, time and cost of `swap` and `in-place`.
+
+Runs the real restore workflow (template.yaml and statemachine/restore.asl.json,
+on the local engine) for both strategies and several database sizes, with every
+RDS operation taking the time the model in ``bench/rds_timing.py`` gives it on
+the virtual clock, and prints one table. The last line is machine-readable:
+
+    downtime_ratio=<swap / in-place> lambda_gbs_ratio=<ours / waiting inside Lambda>
+
+both for the largest instance size, and the swap strategy's Lambda cost (the
+template's default). The table also shows every size, the means across sizes,
+a cluster, and the downtime ratio with the 10-minute rename the RDS guide quotes.
+
+Usage: ``python bench/restore_strategies.py [--sizes 20,200,1000] [--no-cluster]``
+(see docs/benchmark.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for _path in (ROOT, ROOT / "src" / "cli", ROOT / "src" / "layer" / "python"):
+    if str(_path) not in sys.path[:3]:
+        sys.path.insert(0, str(_path))
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from bench.harness import Measurement, Scenario, StrategyBench  # noqa: E402
+from bench.rds_timing import DEFAULT_ASSUMPTIONS  # noqa: E402
+
+STRATEGIES = ("swap", "in-place")
+DEFAULT_SIZES = (20, 200, 1000)
+CLUSTER_SIZE = 200
+DOCUMENTED_RENAME_MINUTES = 10.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _parse(argv)
+    real_start = time.perf_counter()
+    with StrategyBench() as bench:
+        runs = [bench.measure(Scenario(strategy, size)) for size in arguments.sizes for strategy in STRATEGIES]
+        if arguments.cluster:
+            runs += [bench.measure(Scenario(strategy, CLUSTER_SIZE, is_cluster=True)) for strategy in STRATEGIES]
+        slow_rename = DEFAULT_ASSUMPTIONS.with_rename(DOCUMENTED_RENAME_MINUTES)
+        largest = max(arguments.sizes)
+        sensitivity = {s: bench.measure(Scenario(s, largest, assumptions=slow_rename)) for s in STRATEGIES}
+    console = Console(width=140)
+    console.print(_table(runs))
+    summary = Summary(runs, largest)
+    console.print(
+        f"mean across sizes (instance): downtime ratio {summary.mean_downtime_ratio:.3f}, "
+        f"Lambda GB-s ratio {summary.mean_lambda_ratio:.4f} (swap) / {summary.mean_lambda_ratio_in_place:.4f} (in-place)"
+    )
+    console.print(
+        f"with a {DOCUMENTED_RENAME_MINUTES:.0f}-minute rename at {largest} GiB: downtime ratio "
+        f"{_downtime_ratio(sensitivity['swap'], sensitivity['in-place']):.3f} "
+        f"(swap {_minutes(sensitivity['swap'].downtime_seconds)}, "
+        f"in-place {_minutes(sensitivity['in-place'].downtime_seconds)})"
+    )
+    console.print(f"{len(runs) + len(sensitivity)} runs in {time.perf_counter() - real_start:.1f} s real time")
+    print(f"downtime_ratio={summary.downtime_ratio:.4f} lambda_gbs_ratio={summary.lambda_ratio:.5f}")
+    return 0
+
+
+class Summary:
+    """The figures the last line reports: the largest instance size, swap's Lambda cost."""
+
+    def __init__(self, runs: list[Measurement], largest: int) -> None:
+        instance = {(m.scenario.size_gib, m.scenario.strategy): m for m in runs if not m.scenario.is_cluster}
+        sizes = sorted({size for size, _ in instance})
+        self.downtime_ratio = _downtime_ratio(instance[largest, "swap"], instance[largest, "in-place"])
+        self.lambda_ratio = instance[largest, "swap"].lambda_gbs_ratio
+        self.mean_downtime_ratio = statistics.mean(
+            _downtime_ratio(instance[size, "swap"], instance[size, "in-place"]) for size in sizes
+        )
+        self.mean_lambda_ratio = statistics.mean(instance[size, "swap"].lambda_gbs_ratio for size in sizes)
+        self.mean_lambda_ratio_in_place = statistics.mean(instance[size, "in-place"].lambda_gbs_ratio for size in sizes)
+
+
+def _downtime_ratio(swap: Measurement, in_place: Measurement) -> float:
+    return swap.downtime_seconds / in_place.downtime_seconds
+
+
+def _table(runs: list[Measurement]) -> Table:
+    table = Table(title="Restore strategies on the RDS timing model (virtual time; poll every 30 s)")
+    for heading in (
+        "database", "strategy", "downtime", "total time", "transitions", "RDS calls (mutating)",
+        "Lambda calls", "Lambda GB-s", "waiting in Lambda: calls", "GB-s", "GB-s ratio",
+    ):
+        table.add_column(heading, justify="left" if heading in ("database", "strategy") else "right")
+    for run in runs:
+        table.add_row(
+            f"{run.scenario.kind} {run.scenario.size_gib} GiB",
+            run.scenario.strategy,
+            _minutes(run.downtime_seconds),
+            _minutes(run.total_seconds),
+            str(run.state_transitions),
+            f"{run.rds_calls} ({run.rds_mutating_calls})",
+            str(run.ours.invocations),
+            f"{run.ours.gb_seconds:.2f}",
+            str(run.waiting_in_lambda.invocations),
+            f"{run.waiting_in_lambda.gb_seconds:.1f}",
+            f"1/{1 / run.lambda_gbs_ratio:.0f}",
+        )
+    return table
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min"
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes",
+        type=lambda text: tuple(int(part) for part in text.split(",")),
+        default=DEFAULT_SIZES,
+        help="instance sizes in GiB, comma separated (default 20,200,1000)",
+    )
+    parser.add_argument("--no-cluster", dest="cluster", action="store_false", help="skip the cluster rows")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
