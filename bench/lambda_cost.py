@@ -93,3 +93,19 @@ def waiting_in_lambda_bill(
         occupied_ms += occupied
         total_gbs += gb_seconds(occupied, call.memory_mb)
     return LambdaBill(invocations=count, gb_seconds=total_gbs, occupied_seconds=occupied_ms / 1000)
+
+
+def break_even_billed_ms(
+    invocations: Iterable[MeteredInvocation], timing: Timing, poll_seconds: float, target_ratio: float
+) -> float:
+    """The flat billed duration per invocation at which ours / waiting-in-Lambda reaches ``target_ratio``.
+
+    Both bills grow linearly with a flat per-invocation duration ``b``:
+    ours = b * sum(memory); waiting = sum over non-check steps of (b + wait) * memory.
+    """
+    calls = list(invocations)
+    all_memory = sum(call.memory_mb for call in calls)
+    steps = [call for call in calls if call.logical_id != STATUS_CHECK_FUNCTION]
+    step_memory = sum(call.memory_mb for call in steps)
+    waited = sum(step_wait(call.mutating_operations(), timing, poll_seconds) * call.memory_mb for call in steps)
+    return 1000 * target_ratio * waited / (all_memory - target_ratio * step_memory)

@@ -1,9 +1,9 @@
 """The real restore workflow, end to end: template.yaml deployed into the emulator, the real ASL run.
 
-Each test deploys the repository's template (its functions run the repository's
-handlers in-process), creates databases with non-default settings, starts an
-execution with the console input and checks what happened to the databases,
-the snapshots and the alerts. Failures are injected into the emulated RDS API
+The module deploys the repository's template once (its functions run the
+repository's handlers in-process); each test creates databases of its own with
+non-default settings, starts an execution with the console input and checks
+what happened to the databases, the snapshots and the alerts. Failures are injected into the emulated RDS API
 (:mod:`trapheus_local.latency`) at every step that changes something.
 """
 
@@ -204,6 +204,14 @@ def states_of_type(emulator: Emulator, stack: Deployment, state_type: str) -> se
     return found
 
 
+def assert_poll_loops_looped(emulator: Emulator, stack: Deployment, result: ExecutionResult) -> None:
+    wait_states = states_of_type(emulator, stack, "Wait")
+    waits = [state for state in result.entered_states if state in wait_states]
+    looped = {state for state in waits if waits.count(state) > 1}
+    assert len(looped) >= 3, f"poll loops that looped: {looped}"  # snapshot, rename, restore at least
+    assert result.virtual_seconds >= 30 * len(waits)
+
+
 def run(stack: Deployment, execution_input: Any, name: str | None = None) -> ExecutionResult:
     return stack.run(MACHINE, execution_input, name=name or f"run-{uuid.uuid4().hex[:10]}")
 
@@ -257,10 +265,14 @@ def test_a_restore_puts_the_originals_twin_under_its_identifier(emulator, stack,
     if task == "db_restore":
         assert run(stack, database.request("create_snapshot_only")).succeeded
         database.snapshots_before = snapshot_ids(emulator)
+    else:
+        emulator.latency.polls = 2  # RDS takes its time: every poll loop has to loop
 
     result = run(stack, database.request(task))
 
     assert result.status == "SUCCEEDED", (result.error, result.cause)
+    if task == "create_snapshot":
+        assert_poll_loops_looped(emulator, stack, result)
     names = result.output["names"]
     restored = database.capture()
     assert restored["resourceId"] != database.before["resourceId"], "the original was not replaced"
@@ -290,37 +302,19 @@ def test_create_snapshot_only_refreshes_the_snapshot_and_changes_no_database(emu
     assert database.capture() == database.before
 
 
-@pytest.mark.parametrize("is_cluster", [False, True], ids=["instance", "cluster"])
-def test_poll_loops_wait_until_rds_is_done(emulator, stack, alerts, is_cluster):
-    database = create_database(emulator, is_cluster)
-    emulator.latency.polls = 2
+def test_the_refreshed_snapshot_is_exported_on_request(emulator, stack, alerts):
+    database = create_database(emulator, is_cluster=True)
 
-    result = run(stack, database.request("create_snapshot"))
-
-    assert result.status == "SUCCEEDED", (result.error, result.cause)
-    wait_states = states_of_type(emulator, stack, "Wait")
-    waits = [state for state in result.entered_states if state in wait_states]
-    looped = {state for state in waits if waits.count(state) > 1}
-    assert len(looped) >= 3, f"poll loops that looped: {looped}"  # snapshot, rename, restore at least
-    assert result.virtual_seconds >= 30 * len(waits)
-    assert twin_differences(database.before, database.capture()) == []
-
-
-def test_an_export_runs_beside_the_restore(emulator, stack, alerts):
-    database = create_database(emulator, is_cluster=False)
-
-    result = run(stack, database.request("create_snapshot", export=True))
+    result = run(stack, database.request("create_snapshot_only", export=True))
 
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert result.output["export"]["exportTaskIdentifier"]
     tasks = emulator.client("rds").describe_export_tasks()["ExportTasks"]
     assert any(task["SourceArn"].endswith(f":{database.identifier}-snapshot") for task in tasks)
-    assert twin_differences(database.before, database.capture()) == []
 
 
-@pytest.mark.parametrize("is_cluster", [False, True], ids=["instance", "cluster"])
-def test_a_failed_export_is_alerted_and_the_restore_still_succeeds(emulator, stack, alerts, is_cluster):
-    database = create_database(emulator, is_cluster)
+def test_a_failed_export_is_alerted_and_the_restore_still_succeeds(emulator, stack, alerts):
+    database = create_database(emulator, is_cluster=False)
     emulator.latency.fail_api("StartExportTask", code="InvalidExportSourceState", message="not exportable")
 
     result = run(stack, database.request("create_snapshot", export=True))
@@ -420,6 +414,7 @@ def fail_calls(latency: LatencyModel, operation: str, where: Callable[[dict], bo
     latency.api_faults.append(MatchingFault(operation, where, code, None))
 
 
+IN_PLACE = "in-place"
 API_ERROR = "InvalidParameterCombination"  # not transient: neither the SDK nor the workflow retries it
 THROTTLED = "Throttling"  # retried by the SDK, then by the workflow, and still failing
 
@@ -448,10 +443,14 @@ class Fault:
     error: str
     inject: Callable[[LatencyModel, Any], None]
     rolls_back: bool = True
+    strategy: str | None = None  # None: the default (swap); "in-place" renames the original aside first
 
     @property
     def id(self) -> str:
-        return f"{'cluster' if self.is_cluster else 'instance'}: {self.step}"
+        return f"{'cluster' if self.is_cluster else 'instance'}{f' {self.strategy}' if self.strategy else ''}: {self.step}"
+
+    def request(self, database: Database) -> dict:
+        return database.request(self.task, **({"strategy": self.strategy} if self.strategy else {}))
 
 
 def api(operation: str, code: str, where: Callable[[Any], Callable[[dict], bool]] = lambda names: lambda p: True):
@@ -475,7 +474,6 @@ def restored_names(names: Any) -> list[str]:
 
 SNAPSHOT_FAULTS = [
     Fault("take the snapshot: API error", False, "create_snapshot_only", "SnapshotError", api("CreateDBSnapshot", API_ERROR)),
-    Fault("take the snapshot: throttled", True, "create_snapshot_only", "ThrottlingError", api("CreateDBClusterSnapshot", THROTTLED)),
     Fault("new snapshot ends failed", False, "create_snapshot_only", "DatabaseFailedError",
           ends("CreateDBSnapshot", "failed", lambda n: [n.snapshot_next])),
     Fault("new snapshot never finishes", True, "create_snapshot_only", "WaitTimeoutError",
@@ -492,30 +490,37 @@ SNAPSHOT_FAULTS = [
 ]
 
 RESTORE_FAULTS = [
-    Fault("rename aside: API error", False, "db_restore", "RenameError", api("ModifyDBInstance", API_ERROR, lambda n: _renames_aside)),
+    Fault("rename aside: API error", False, "db_restore", "RenameError", api("ModifyDBInstance", API_ERROR, lambda n: _renames_aside),
+          strategy=IN_PLACE),
     Fault("rename aside: throttled", True, "db_restore", "ThrottlingError", api("ModifyDBCluster", THROTTLED, lambda n: _renames_aside)),
     Fault("rename a member aside: API error", True, "db_restore", "RenameError",
           api("ModifyDBInstance", API_ERROR, lambda n: lambda p: _renames_aside(p) and p.get("DBInstanceIdentifier") == n.members[-1].original)),
     Fault("renamed original never settles", False, "db_restore", "WaitTimeoutError",
-          ends("ModifyDBInstance", "renaming", lambda n: [n.aside])),
-    Fault("restore: API error", False, "create_snapshot", "RestoreError", api("RestoreDBInstanceFromDBSnapshot", API_ERROR)),
+          ends("ModifyDBInstance", "renaming", lambda n: [n.aside]), strategy=IN_PLACE),
+    Fault("restore: API error", False, "create_snapshot", "RestoreError", api("RestoreDBInstanceFromDBSnapshot", API_ERROR),
+          strategy=IN_PLACE),
     Fault("restore: throttled", True, "db_restore", "ThrottlingError", api("RestoreDBClusterFromSnapshot", THROTTLED)),
     Fault("restored database ends failed", False, "db_restore", "DatabaseFailedError",
+          ends("RestoreDBInstanceFromDBSnapshot", "failed", restored_names), strategy=IN_PLACE),
+    Fault("restored database ends failed", False, "db_restore", "DatabaseFailedError",
           ends("RestoreDBInstanceFromDBSnapshot", "failed", restored_names)),
-    Fault("restored cluster ends failed", True, "db_restore", "DatabaseFailedError",
-          ends("RestoreDBClusterFromSnapshot", "failed", restored_names)),
     Fault("restored database never finishes", True, "db_restore", "WaitTimeoutError",
           ends("RestoreDBClusterFromSnapshot", "creating", restored_names)),
     Fault("create a member: API error", True, "db_restore", "RestoreError",
-          api("CreateDBInstance", API_ERROR, lambda n: lambda p: p.get("DBInstanceIdentifier") in (n.members[-1].original, n.members[-1].staged))),
+          api("CreateDBInstance", API_ERROR, lambda n: lambda p: p.get("DBInstanceIdentifier") in (n.members[-1].original, n.members[-1].staged)),
+          strategy=IN_PLACE),
     Fault("created member ends failed", True, "db_restore", "DatabaseFailedError",
           ends("CreateDBInstance", "failed", lambda n: [n.members[-1].original, n.members[-1].staged])),
     Fault("configure: API error", False, "db_restore", "RestoreError",
-          lambda latency, n: [fail_calls(latency, "ModifyDBInstance", _configures(name), API_ERROR) for name in restored_names(n)]),
-    Fault("configure: throttled", False, "db_restore", "ThrottlingError",
-          lambda latency, n: [fail_calls(latency, "ModifyDBInstance", _configures(name), THROTTLED) for name in restored_names(n)]),
+          lambda latency, n: [fail_calls(latency, "ModifyDBInstance", _configures(name), API_ERROR) for name in restored_names(n)],
+          strategy=IN_PLACE),
     Fault("configured database never settles", False, "db_restore", "WaitTimeoutError",
           ends("ModifyDBInstance", "modifying", restored_names)),
+    # swap only: the original has moved aside when the copy fails to take its place
+    Fault("move the staged copy into place: API error", False, "db_restore", "RenameError",
+          api("ModifyDBInstance", API_ERROR, lambda n: lambda p: p.get("DBInstanceIdentifier") == n.staged and p.get("NewDBInstanceIdentifier") == n.original)),
+    Fault("move a staged member into place: API error", True, "db_restore", "RenameError",
+          api("ModifyDBInstance", API_ERROR, lambda n: lambda p: p.get("DBInstanceIdentifier") == n.members[-1].staged and p.get("NewDBInstanceIdentifier") == n.members[-1].original)),
 ]
 
 RETIRE_FAULTS = [
@@ -545,7 +550,7 @@ def test_a_failed_step_rolls_back_alerts_and_a_rerun_succeeds(emulator, stack, a
     names = database.names(run_name)
     fault.inject(emulator.latency, names)
 
-    result = run(stack, database.request(fault.task), name=run_name)
+    result = run(stack, fault.request(database), name=run_name)
 
     assert result.status == "FAILED"
     assert result.error == fault.error, result.cause
@@ -555,7 +560,7 @@ def test_a_failed_step_rolls_back_alerts_and_a_rerun_succeeds(emulator, stack, a
     assert_alerted(alerts, database.identifier)
 
     emulator.latency.clear()
-    rerun = run(stack, database.request(fault.task))
+    rerun = run(stack, fault.request(database))
     assert rerun.status == "SUCCEEDED", (rerun.error, rerun.cause)
     if fault.task != "create_snapshot_only":
         assert twin_differences(database.before, database.capture()) == []
@@ -568,7 +573,7 @@ def test_a_failed_retirement_keeps_the_restored_database_and_alerts(emulator, st
     names = database.names(run_name)
     fault.inject(emulator.latency, names)
 
-    result = run(stack, database.request(fault.task), name=run_name)
+    result = run(stack, fault.request(database), name=run_name)
 
     assert result.status == "FAILED"
     assert result.error == fault.error, result.cause
@@ -577,7 +582,8 @@ def test_a_failed_retirement_keeps_the_restored_database_and_alerts(emulator, st
     restored = database.capture()
     assert restored["resourceId"] != database.before["resourceId"], "rolled back although the restore was complete"
     assert twin_differences(database.before, restored) == []
-    kept = databases.find(database.kind, names.aside, database.rds) is not None
+    aside = databases.find(database.kind, names.aside, database.rds)
+    kept = aside is not None and databases.status(database.kind, aside) not in databases.GONE_STATUSES
     assert kept or names.final_snapshot in snapshot_ids(emulator), "the original was deleted without a final snapshot"
     assert_nothing_lost(database, names)
     assert_alerted(alerts, database.identifier, rollback="skipped")
@@ -599,10 +605,11 @@ def test_a_failed_rollback_is_alerted_and_the_run_fails_with_the_original_error(
     database = prepared(emulator, Fault("restore", False, "db_restore", "DatabaseFailedError", lambda *_: None))
     run_name = f"rollback-{uuid.uuid4().hex[:8]}"
     names = database.names(run_name)
+    # in place, the original is already aside when the restored database fails
     ends("RestoreDBInstanceFromDBSnapshot", "failed", restored_names)(emulator.latency, names)
     ROLLBACK_FAULTS[case](emulator.latency, names)
 
-    result = run(stack, database.request("db_restore"), name=run_name)
+    result = run(stack, database.request("db_restore", strategy=IN_PLACE), name=run_name)
 
     assert (result.status, result.error) == ("FAILED", "DatabaseFailedError"), result.cause
     assert "Rollback failed" in result.entered_states

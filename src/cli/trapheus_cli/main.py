@@ -166,7 +166,8 @@ def plan_command(
     with _explained(json_output):
         payload = {**_request(identifier, Task.PLAN, cluster, snapshot), "strategy": strategy.value}
         aws = Aws(Target(endpoint_url, region, profile))
-        report = plan.run(aws.stepfunctions, _machine(aws, stack_name, state_machine_arn), payload, poll_seconds=poll_seconds)
+        machine = _machine(aws, stack_name, state_machine_arn)
+        report = plan.run(aws.stepfunctions, machine, payload, poll_seconds=poll_seconds)
         if json_output:
             _print_json(report)
         else:

@@ -90,7 +90,8 @@ def overview_table(report: dict[str, Any]) -> Table:
     table.add_row("snapshot created", escape(str(snapshot.get("created") or "-")))
     table.add_row("snapshot age", _age(snapshot.get("ageHours")))
     ready = bool(report.get("ready"))
-    table.add_row("ready", Text("yes" if ready else "no: see the blockers", style="bold green" if ready else "bold red"))
+    answer = Text("yes", style="bold green") if ready else Text("no: see the blockers", style="bold red")
+    table.add_row("ready", answer)
     return table
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,8 @@ def step_handler(step: Callable[[dict], dict]) -> Callable[[Any, Any], dict]:
     def handler(event: Any, context: Any = None) -> dict:
         # keys from a previous invocation (or another function in the local engine) must not leak
         logger.clear_state()
+        # the level is read per invocation: one process may serve functions configured differently
+        logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL") or "INFO")
         logger.append_keys(step=step.__name__, request_id=getattr(context, "aws_request_id", None), **context_keys(event))
         logger.info("step started", extra={"action": event.get("action") if isinstance(event, dict) else None})
         result = step(event if isinstance(event, dict) else {"input": event})

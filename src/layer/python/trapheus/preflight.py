@@ -160,7 +160,14 @@ def plan(raw_input: Any, run_id: str, rds: Any = None, dynamodb: Any = None, env
     """What a restore run would do, and every blocker — changing nothing."""
     env = os.environ if environ is None else environ
     # a plan describes a restore from the snapshot as it is now (what db_restore would do)
-    request = parse({**raw_input, "task": Task.DB_RESTORE.value} if isinstance(raw_input, dict) else raw_input, env)
+    try:
+        request = parse({**raw_input, "task": Task.DB_RESTORE.value} if isinstance(raw_input, dict) else raw_input, env)
+    except InvalidInputError as error:
+        if not (isinstance(raw_input, dict) and isinstance(raw_input.get("identifier"), str) and isinstance(raw_input.get("isCluster"), bool)):
+            raise  # not a request at all: refuse it like any run
+        # a well-formed request whose identifier or snapshot name cannot be used: that is the plan's answer
+        return {"identifier": raw_input["identifier"], "isCluster": raw_input["isCluster"], "ready": False,
+                "blockers": [{"error": type(error).__name__, "message": str(error)}]}
     found = survey(request, run_id, rds)
     blockers = [{"error": type(b).__name__, "message": str(b)} for b in found.blockers]
     holder = lock_holder(request.is_cluster, request.identifier, env.get("LOCK_TABLE_NAME"), dynamodb)

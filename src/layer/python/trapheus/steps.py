@@ -113,9 +113,14 @@ def delete(event: dict) -> dict:
     action = event.get("action")
     if action in ("retire", "retire_expired"):
         hours = float(os.environ.get("RETAIN_OLD_COPY_HOURS") or 0)
-        if action == "retire" and hours > 0:
-            until = retention.keep(kind, databases.describe(kind, names.aside), hours)
-            return {"result": "kept", "identifier": names.aside, "retireAfter": until}
+        if action == "retire":
+            # tagged first: if the delete below fails, the next run finds the parked original
+            # and retires it (with a final snapshot) instead of refusing to start
+            parked = databases.find(kind, names.aside)
+            if parked is not None and databases.status(kind, parked) not in databases.GONE_STATUSES:
+                until = retention.keep(kind, parked, hours)
+                if hours > 0:
+                    return {"result": "kept", "identifier": names.aside, "retireAfter": until}
         final = names.final_snapshot if _flag("FINAL_SNAPSHOT", True) else None
         if final and action == "retire_expired":
             final += "-kept"  # this run's own retirement may need the plain name later
