@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -55,6 +54,12 @@ MachineOption = Annotated[
     Optional[str], typer.Option("--state-machine-arn", help="Use this state machine instead of finding it.")
 ]
 ExecutionArgument = Annotated[str, typer.Argument(help="Execution ARN, or execution name.")]
+IdentifierArgument = Annotated[str, typer.Argument(help="The DB instance or Aurora cluster identifier.")]
+ClusterOption = Annotated[bool, typer.Option("--cluster", help="IDENTIFIER is an Aurora cluster.")]
+SnapshotOption = Annotated[
+    Optional[str], typer.Option("--snapshot", help="Snapshot identifier (default: IDENTIFIER-snapshot).")
+]
+PollOption = Annotated[float, typer.Option("--poll-seconds", min=0, help="Seconds between two looks at the run.")]
 
 
 @contextlib.contextmanager
@@ -101,16 +106,16 @@ def _request(identifier: str, task: Task, cluster: bool, snapshot: str | None) -
 
 @app.command()
 def restore(
-    identifier: Annotated[str, typer.Argument(help="The DB instance or Aurora cluster identifier.")],
-    cluster: Annotated[bool, typer.Option("--cluster", help="IDENTIFIER is an Aurora cluster.")] = False,
+    identifier: IdentifierArgument,
+    cluster: ClusterOption = False,
     task: Annotated[Task, typer.Option("--task", help="What to do.", case_sensitive=False)] = Task.DB_RESTORE,
-    snapshot: Annotated[
-        Optional[str], typer.Option("--snapshot", help="Snapshot identifier (default: IDENTIFIER-snapshot).")
+    snapshot: SnapshotOption = None,
+    strategy: Annotated[
+        Optional[Strategy],
+        typer.Option("--strategy", help="swap or in-place (default: the deployment's).", case_sensitive=False),
     ] = None,
     follow: Annotated[bool, typer.Option("--follow/--no-follow", help="Follow the run until it ends.")] = True,
-    poll_seconds: Annotated[
-        float, typer.Option("--poll-seconds", min=0, help="Seconds between two looks at the run.")
-    ] = 5.0,
+    poll_seconds: PollOption = 5.0,
     stack_name: StackOption = DEFAULT_STACK,
     state_machine_arn: MachineOption = None,
     json_output: JsonOption = False,
@@ -121,6 +126,8 @@ def restore(
     """Start a run of the restore workflow and follow it; exit 1 if it does not succeed."""
     with _explained(json_output):
         payload = _request(identifier, task, cluster, snapshot)
+        if strategy is not None:
+            payload["strategy"] = strategy.value
         aws = Aws(Target(endpoint_url, region, profile))
         machine = _machine(aws, stack_name, state_machine_arn)
         name = executions.execution_name(identifier, task.value)
@@ -144,17 +151,13 @@ def restore(
 
 @app.command("plan")
 def plan_command(
-    identifier: Annotated[str, typer.Argument(help="The DB instance or Aurora cluster identifier.")],
-    cluster: Annotated[bool, typer.Option("--cluster", help="IDENTIFIER is an Aurora cluster.")] = False,
+    identifier: IdentifierArgument,
+    cluster: ClusterOption = False,
     strategy: Annotated[
         Strategy, typer.Option("--strategy", help="How the restored copy would take over.", case_sensitive=False)
     ] = Strategy.SWAP,
-    snapshot: Annotated[
-        Optional[str], typer.Option("--snapshot", help="Snapshot identifier (default: IDENTIFIER-snapshot).")
-    ] = None,
-    poll_seconds: Annotated[
-        float, typer.Option("--poll-seconds", min=0, help="Seconds between two looks at the run.")
-    ] = 2.0,
+    snapshot: SnapshotOption = None,
+    poll_seconds: PollOption = 2.0,
     stack_name: StackOption = DEFAULT_STACK,
     state_machine_arn: MachineOption = None,
     json_output: JsonOption = False,

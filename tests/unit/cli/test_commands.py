@@ -33,6 +33,14 @@ def test_restore_follows_a_successful_run_to_exit_code_0(stepfunctions):
     assert sent == {"identifier": "orders-db", "task": "db_restore", "isCluster": False}
 
 
+def test_restore_passes_a_chosen_strategy_and_otherwise_leaves_it_to_the_deployment(stepfunctions):
+    result = restore("orders", "--strategy", "in-place", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["input"] == {
+        "identifier": "orders", "task": "db_restore", "isCluster": False, "strategy": "in-place"}
+
+
 def test_restore_sends_the_console_input_and_reports_steps_as_json(stepfunctions):
     result = restore("orders", "--cluster", "--task", "create_snapshot", "--snapshot", "orders-gold", "--json")
 
