@@ -26,8 +26,7 @@ runner = CliRunner()
 def stack() -> Iterator[tuple[Emulator, Deployment]]:
     from trapheus import clients
 
-    if not TEMPLATE.is_file():
-        pytest.skip("template.yaml not written yet")
+    assert TEMPLATE.is_file(), "template.yaml is missing"
     clients.reset()
     with Emulator() as emulator:
         yield emulator, emulator.deploy(TEMPLATE, {"LogLevel": "WARNING"})
