@@ -314,6 +314,9 @@ def graph(
 @app.command("demo")
 def demo_command(
     json_output: JsonOption = False,
+    steps: Annotated[
+        bool, typer.Option("--steps", help="Show every step, setting, rollback and alert of each run.")
+    ] = False,
     template: Annotated[
         Optional[Path], typer.Option("--template", help="SAM template (default: the trapheus stack itself).")
     ] = None,
@@ -321,7 +324,7 @@ def demo_command(
     """Run the whole workflow on an emulated AWS account: no credentials, nothing leaves this machine."""
     from trapheus_cli import demo  # imported late: the emulator pulls in all of moto
 
-    raise typer.Exit(demo.main(json_output=json_output, template=template))
+    raise typer.Exit(demo.main(json_output=json_output, steps=steps, template=template))
 
 
 @local_app.command("serve")
