@@ -22,7 +22,7 @@ from rich.live import Live
 
 from trapheus.errors import InvalidInputError
 from trapheus.inputs import Strategy, Task, parse_request
-from trapheus_cli import diagrams, executions, plan
+from trapheus_cli import diagrams, executions, graphviz, plan
 from trapheus_cli.asl import parse_workflow
 from trapheus_cli.aws import Aws, Target
 from trapheus_cli.errors import CliError
@@ -282,21 +282,30 @@ def _look_up(
 @app.command()
 def graph(
     asl_dir: Annotated[Path, typer.Option("--asl-dir", help="Folder of *.asl.json workflows.")] = Path("statemachine"),
-    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the pictures go.")] = Path("docs/diagrams"),
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the diagrams go.")] = Path("docs/diagrams"),
     check: Annotated[
-        bool, typer.Option("--check", help="Change nothing; exit 1 if the pictures do not match the workflows.")
+        bool, typer.Option("--check", help="Change nothing; exit 1 if the diagrams do not match the workflows.")
     ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Draw each workflow as Mermaid text (<name>.mmd) and an SVG picture (<name>.svg)."""
+    """Write each workflow as Mermaid text (<name>.mmd); where Graphviz is installed, an SVG picture too."""
     with _explained(json_output):
         if not diagrams.asl_files(asl_dir):
             raise CliError(f"no *{diagrams.ASL_SUFFIX} files in {asl_dir}")
         wanted = diagrams.diagrams_for(asl_dir, output_dir)
         changed = diagrams.stale(wanted) if check else diagrams.write(wanted)
         paths = [str(diagram.path) for diagram in changed]
+        dot = graphviz.installed()
+        pictures = [] if check or dot is None else diagrams.write(diagrams.pictures_for(asl_dir, output_dir, dot))
         if json_output:
-            _print_json({"check": check, "files": [str(d.path) for d in wanted], "changed": paths})
+            _print_json(
+                {
+                    "check": check,
+                    "files": [str(d.path) for d in wanted],
+                    "changed": paths,
+                    "pictures": [str(picture.path) for picture in pictures],
+                }
+            )
         elif check:
             for path in paths:
                 Console(stderr=True).print(f"out of date: {path}", highlight=False)
@@ -304,9 +313,12 @@ def graph(
                 Console().print(f"{len(wanted)} diagrams match the workflows", highlight=False)
         else:
             Console().print(
-                "\n".join(f"wrote {path}" for path in paths) or f"{len(wanted)} diagrams already up to date",
+                "\n".join(f"wrote {path}" for path in paths + [str(p.path) for p in pictures])
+                or f"{len(wanted)} diagrams already up to date",
                 highlight=False,
             )
+            if dot is None:
+                Console().print(f"[dim]no SVG pictures: {graphviz.INSTALL_HINT}[/]", highlight=False)
         if check and paths:
             raise typer.Exit(1)
 
