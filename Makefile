@@ -10,7 +10,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
-# every core; tests/support/state_coverage.py gathers what each worker's executions entered
+# every core; tests marked xdist_group stay on one worker (tests/conftest.py starts them first), and
+# tests/support/state_coverage.py gathers the states each worker's executions entered
 PYTEST_WORKERS ?= auto
 
 .PHONY: install dev demo test check graph clean
@@ -23,7 +24,7 @@ demo: install       ## the whole workflow on an emulated AWS account, no credent
 	$(BIN)/trapheus demo
 
 test: dev           ## the whole test suite, on every core
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 check: dev          ## deployability and security checks of the template (sam, cfn-lint, checkov)
 	PYTHON="$(abspath $(BIN)/python)" bash scripts/check-template.sh

@@ -18,6 +18,12 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(strategy_matrix.MatrixReport(), strategy_matrix.PLUGIN_NAME)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests pinned to one worker together (``xdist_group``: long and sharing costly fixtures) start first,
+    so under ``--dist loadgroup`` the other workers share everything else while they run."""
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _moto_work_done_once():
     """Every test, not only those in the local engine, parses each ASL file and service model once per process."""

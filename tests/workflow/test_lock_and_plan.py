@@ -3,29 +3,34 @@
 The lock is the DynamoDB item the workflow writes with a conditional PutItem after validation and
 deletes on every ending; a plan (``task: plan``) reads the database, the snapshot and the lock and
 reports what a restore would do, without a single mutating call.
+
+One emulator and one deployment serve the module; each test works on databases (and so locks)
+with identifiers of its own, and starts with no faults, no recorded calls and no alerts.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from support.rds_fixtures import make_cluster, make_instance
 from support.slack import SlackListener
 
+from trapheus import clients
 from trapheus.locks import lock_key
 from trapheus_local import Emulator
 from trapheus_local.engine import Deployment, ExecutionResult
 
 MACHINE = "RestoreStateMachine"
+REAL_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 SENDER = "trapheus@example.com"
 SLACK_PATH = "/services/T000/B000/locks"
-INSTANCE_ID = "orders-db"
-CLUSTER_ID = "ledger"
 OTHER_RUN = "arn:aws:states:us-east-1:123456789012:execution:trapheus-local-RestoreStateMachine:the-other-run"
 
 
@@ -35,9 +40,16 @@ def slack() -> Iterator[SlackListener]:
         yield listener
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    clients.reset()
+    with Emulator() as aws:
+        yield aws
+    clients.reset()
+
+
+@pytest.fixture(scope="module")
 def stack(emulator: Emulator, real_template, slack: SlackListener) -> Deployment:
-    slack.clear()
     deployment = emulator.deploy(
         real_template,
         {
@@ -51,6 +63,25 @@ def stack(emulator: Emulator, real_template, slack: SlackListener) -> Deployment
     )
     emulator.client("ses").verify_email_identity(EmailAddress=SENDER)
     return deployment
+
+
+@pytest.fixture(autouse=True)
+def clean_start(emulator: Emulator, stack: Deployment, slack: SlackListener) -> Iterator[None]:
+    """No faults, no recorded RDS calls, no alerts yet; and none left for the next test."""
+    emulator.latency.clear()
+    emulator.rds_calls.clear()
+    slack.clear()
+    yield
+    emulator.latency.clear()
+
+
+@pytest.fixture(scope="module")
+def real_template() -> Path:
+    assert REAL_TEMPLATE.is_file(), "template.yaml is missing"
+    return REAL_TEMPLATE
+
+
+_SERIAL = itertools.count(1)
 
 
 @dataclass
@@ -67,18 +98,20 @@ class Database:
 
 
 def create_database(emulator: Emulator, is_cluster: bool = False, *, snapshot: bool = True) -> Database:
+    """A database with an identifier no other test of the module uses, and its snapshot unless told otherwise."""
     rds, ec2 = emulator.client("rds"), emulator.client("ec2")
+    identifier = f"{'ledger' if is_cluster else 'orders-db'}-{next(_SERIAL):02d}"
     if is_cluster:
-        make_cluster(rds, ec2, CLUSTER_ID, members=2)
+        make_cluster(rds, ec2, identifier, members=2)
         if snapshot:
             rds.create_db_cluster_snapshot(
-                DBClusterIdentifier=CLUSTER_ID, DBClusterSnapshotIdentifier=f"{CLUSTER_ID}-snapshot"
+                DBClusterIdentifier=identifier, DBClusterSnapshotIdentifier=f"{identifier}-snapshot"
             )
-        return Database(CLUSTER_ID, True)
-    make_instance(rds, ec2, INSTANCE_ID)
+        return Database(identifier, True)
+    make_instance(rds, ec2, identifier)
     if snapshot:
-        rds.create_db_snapshot(DBInstanceIdentifier=INSTANCE_ID, DBSnapshotIdentifier=f"{INSTANCE_ID}-snapshot")
-    return Database(INSTANCE_ID, False)
+        rds.create_db_snapshot(DBInstanceIdentifier=identifier, DBSnapshotIdentifier=f"{identifier}-snapshot")
+    return Database(identifier, False)
 
 
 @pytest.fixture(params=["instance", "cluster"])
@@ -99,6 +132,11 @@ def locks(emulator: Emulator, stack: Deployment) -> dict[str, dict]:
     return {item["lockId"]["S"]: item for item in items}
 
 
+def lock_of(emulator: Emulator, stack: Deployment, database: Database) -> dict | None:
+    """The lock item on ``database``, if any (the table holds the other tests' databases' locks too)."""
+    return locks(emulator, stack).get(database.key)
+
+
 def hold_lock(emulator: Emulator, stack: Deployment, database: Database, *, expires_in: int) -> None:
     """The item another run would have written (``expires_in`` seconds from now; negative: expired)."""
     emulator.client("dynamodb").put_item(
@@ -117,6 +155,7 @@ def hold_lock(emulator: Emulator, stack: Deployment, database: Database, *, expi
 def test_a_second_run_while_the_lock_is_held_fails_fast_and_changes_nothing(emulator, stack, slack, database):
     hold_lock(emulator, stack, database, expires_in=3600)
     emulator.rds_calls.clear()
+    invoked_before = len(stack.invocations())
 
     result = run(stack, database.request("create_snapshot", strategy="swap"))
 
@@ -124,11 +163,11 @@ def test_a_second_run_while_the_lock_is_held_fails_fast_and_changes_nothing(emul
     assert result.error == "RestoreInProgressError", result.cause
     assert database.identifier in (result.cause or "")
     assert emulator.rds_calls.mutating() == []
-    invoked = {call.logical_id for call in stack.invocations()}
+    invoked = {call.logical_id for call in stack.invocations()[invoked_before:]}
     assert invoked <= {"ValidateInputFunction", "EmailAlertFunction", "SlackAlertFunction"}, invoked
     assert "Refuse the second run" in result.entered_states
     # the refused run leaves the other run's lock alone
-    assert locks(emulator, stack)[database.key]["execution"]["S"] == OTHER_RUN
+    assert lock_of(emulator, stack, database)["execution"]["S"] == OTHER_RUN
     assert any(database.identifier in body.get("text", "") for body in slack.bodies(SLACK_PATH)), "no alert"
 
 
@@ -138,22 +177,22 @@ def test_an_expired_lock_does_not_block_a_run(emulator, stack, database):
     result = run(stack, database.request("db_restore"))
 
     assert result.status == "SUCCEEDED", (result.error, result.cause)
-    assert locks(emulator, stack) == {}
+    assert lock_of(emulator, stack, database) is None
 
 
 def test_the_lock_is_held_while_the_run_changes_the_database_and_released_after_success(
     emulator, stack, database, monkeypatch
 ):
-    from trapheus import steps
-
     seen_during_restore: list[dict] = []
-    real_restore_step = steps.restore_step
+    invoke = emulator.runtime.invoke
 
-    def restore_step_that_looks_at_the_lock(event: dict) -> dict:
-        seen_during_restore.append(locks(emulator, stack))
-        return real_restore_step(event)
+    def look_at_the_lock_when_the_restore_starts(spec, event):
+        if spec.logical_id == "RestoreFunction":
+            seen_during_restore.append(locks(emulator, stack))
+        return invoke(spec, event)
 
-    monkeypatch.setattr(steps, "restore_step", restore_step_that_looks_at_the_lock)
+    # the runtime looks its invoke method up at every invocation
+    monkeypatch.setattr(emulator.runtime, "invoke", look_at_the_lock_when_the_restore_starts)
 
     result = run(stack, database.request("db_restore"))
 
@@ -161,11 +200,11 @@ def test_the_lock_is_held_while_the_run_changes_the_database_and_released_after_
     assert seen_during_restore, "the restore step did not run"
     now = time.time()
     for held in seen_during_restore:
-        assert list(held) == [database.key]
+        assert database.key in held
         assert held[database.key]["execution"]["S"] == result.arn
         # LockTimeoutMinutes defaults to 720: a crashed run's lock expires after 12 hours
         assert now + 11 * 3600 < int(held[database.key]["expiresAt"]["N"]) <= now + 12 * 3600
-    assert locks(emulator, stack) == {}
+    assert lock_of(emulator, stack, database) is None
 
 
 def test_the_lock_is_released_after_a_failure_with_nothing_to_roll_back(emulator, stack, database):
@@ -177,7 +216,7 @@ def test_the_lock_is_released_after_a_failure_with_nothing_to_roll_back(emulator
     assert (result.status, result.error) == ("FAILED", "SnapshotError"), result.cause
     assert "Take the database lock" in result.entered_states
     assert "Release the lock after the failure" in result.entered_states
-    assert locks(emulator, stack) == {}
+    assert lock_of(emulator, stack, database) is None
 
 
 @pytest.mark.parametrize("strategy", ["swap", "in-place"])
@@ -189,19 +228,20 @@ def test_the_lock_is_released_after_a_rollback(emulator, stack, database, strate
 
     assert (result.status, result.error) == ("FAILED", "RestoreError"), result.cause
     assert "Rollback finished" in result.entered_states
-    assert locks(emulator, stack) == {}
+    assert lock_of(emulator, stack, database) is None
     emulator.latency.clear()
     assert run(stack, database.request("db_restore", strategy=strategy)).succeeded
 
 
 def test_a_refused_request_takes_no_lock(emulator, stack):
-    create_database(emulator, snapshot=False)
+    database = create_database(emulator, snapshot=False)
+    locks_before = locks(emulator, stack)
 
-    result = run(stack, {"identifier": INSTANCE_ID, "task": "db_restore", "isCluster": False})
+    result = run(stack, database.request("db_restore"))
 
     assert (result.status, result.error) == ("FAILED", "SnapshotNotFoundError")
     assert "Take the database lock" not in result.entered_states
-    assert locks(emulator, stack) == {}
+    assert locks(emulator, stack) == locks_before
 
 
 # -- plan --------------------------------------------------------------------------------------------------
@@ -219,7 +259,7 @@ def test_a_plan_changes_nothing_and_says_what_a_restore_would_do(emulator, stack
 
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert emulator.rds_calls.mutating() == []
-    assert locks(emulator, stack) == {}
+    assert lock_of(emulator, stack, database) is None
     report = result.output
     assert (report["ready"], report["blockers"]) == (True, [])
     assert (report["identifier"], report["isCluster"]) == (database.identifier, database.is_cluster)
@@ -251,10 +291,10 @@ def blocker_errors(result: ExecutionResult) -> list[str]:
 
 
 def test_a_plan_reports_a_missing_snapshot(emulator, stack):
-    create_database(emulator, snapshot=False)
+    database = create_database(emulator, snapshot=False)
     emulator.rds_calls.clear()
 
-    result = plan(stack, identifier=INSTANCE_ID, isCluster=False)
+    result = plan(stack, identifier=database.identifier, isCluster=False)
 
     assert blocker_errors(result) == ["SnapshotNotFoundError"]
     assert emulator.rds_calls.mutating() == []
@@ -264,40 +304,40 @@ def test_a_plan_reports_a_held_lock(emulator, stack):
     database = create_database(emulator)
     hold_lock(emulator, stack, database, expires_in=3600)
 
-    result = plan(stack, identifier=INSTANCE_ID, isCluster=False)
+    result = plan(stack, identifier=database.identifier, isCluster=False)
 
     assert blocker_errors(result) == ["RestoreInProgressError"]
     assert OTHER_RUN in result.output["blockers"][0]["message"]
-    assert locks(emulator, stack)[database.key]["execution"]["S"] == OTHER_RUN
+    assert lock_of(emulator, stack, database)["execution"]["S"] == OTHER_RUN
 
 
 def test_a_plan_ignores_an_expired_lock(emulator, stack):
     database = create_database(emulator)
     hold_lock(emulator, stack, database, expires_in=-60)
 
-    result = plan(stack, identifier=INSTANCE_ID, isCluster=False)
+    result = plan(stack, identifier=database.identifier, isCluster=False)
 
     assert result.status == "SUCCEEDED" and result.output["ready"] is True, result.output
 
 
 def test_a_plan_reports_an_identifier_a_run_needs_that_is_in_use(emulator, stack):
-    create_database(emulator)
-    make_instance(emulator.client("rds"), emulator.client("ec2"), f"{INSTANCE_ID}-trapheus-old")
+    database = create_database(emulator)
+    make_instance(emulator.client("rds"), emulator.client("ec2"), f"{database.identifier}-trapheus-old")
     emulator.rds_calls.clear()
 
-    result = plan(stack, identifier=INSTANCE_ID, isCluster=False)
+    result = plan(stack, identifier=database.identifier, isCluster=False)
 
     assert blocker_errors(result) == ["IdentifierInUseError"]
-    assert f"{INSTANCE_ID}-trapheus-old" in result.output["blockers"][0]["message"]
+    assert f"{database.identifier}-trapheus-old" in result.output["blockers"][0]["message"]
     assert emulator.rds_calls.mutating() == []
 
 
 def test_a_plan_reports_every_blocker_at_once(emulator, stack):
     database = create_database(emulator, snapshot=False)
-    make_instance(emulator.client("rds"), emulator.client("ec2"), f"{INSTANCE_ID}-trapheus-new")
+    make_instance(emulator.client("rds"), emulator.client("ec2"), f"{database.identifier}-trapheus-new")
     hold_lock(emulator, stack, database, expires_in=3600)
 
-    result = plan(stack, identifier=INSTANCE_ID, isCluster=False)
+    result = plan(stack, identifier=database.identifier, isCluster=False)
 
     assert sorted(blocker_errors(result)) == ["IdentifierInUseError", "RestoreInProgressError", "SnapshotNotFoundError"]
 
@@ -318,12 +358,13 @@ def test_a_plan_reports_an_identifier_too_long_as_a_blocker(emulator, stack):
 
 
 def test_a_plan_with_malformed_input_fails_without_changes(emulator, stack):
-    create_database(emulator)
+    database = create_database(emulator)
     emulator.rds_calls.clear()
+    locks_before = locks(emulator, stack)
 
-    result = plan(stack, identifier=INSTANCE_ID, isCluster="false")
+    result = plan(stack, identifier=database.identifier, isCluster="false")
 
     assert (result.status, result.error) == ("FAILED", "InvalidInputError")
     assert emulator.rds_calls.mutating() == []
-    assert locks(emulator, stack) == {}
+    assert locks(emulator, stack) == locks_before
 

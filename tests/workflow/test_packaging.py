@@ -26,6 +26,8 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 BUILD_INPUTS = ("pyproject.toml", "README.md", "LICENSE.md", "install.py", "template.yaml", "statemachine", "src")
 STACK = "trapheus_local/stack/"
 NO_NETWORK_SIGNS = ("Could not find a version that satisfies", "NewConnectionError", "Temporary failure in name resolution")
+# one worker builds, installs and runs it all (the fixtures are the expensive part)
+pytestmark = pytest.mark.xdist_group("packaging")
 LIMIT_SECONDS = 600  # guards against a hang only (installing the dependencies downloads them)
 
 

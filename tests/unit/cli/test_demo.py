@@ -12,6 +12,9 @@ from trapheus_cli import demo
 from trapheus_cli.demo import Check, DemoReport, RunReport, _flatten, print_report
 from trapheus_cli.main import app
 
+# one worker runs the demo once for every test here
+pytestmark = pytest.mark.xdist_group("demo")
+
 
 @pytest.fixture(scope="module")
 def demo_run() -> tuple[dict, DemoReport]:
