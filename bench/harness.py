@@ -35,7 +35,7 @@ from bench.lambda_cost import (
     our_bill,
     waiting_in_lambda_bill,
 )
-from bench.rds_timing import DEFAULT_ASSUMPTIONS, Assumptions, RdsTiming
+from trapheus_local.rds_timing import DEFAULT_ASSUMPTIONS, Assumptions, RdsTiming
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.rds_timing import polled
+from trapheus_local.rds_timing import polled
 
 MAX_INVOCATION_SECONDS = 15 * 60
 MB_PER_GB = 1024

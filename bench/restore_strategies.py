@@ -2,7 +2,7 @@
 
 Runs the real restore workflow (template.yaml and statemachine/restore.asl.json,
 on the local engine) for both strategies and several database sizes, with every
-RDS operation taking the time the model in ``bench/rds_timing.py`` gives it on
+RDS operation taking the time the model in ``src/cli/trapheus_local/rds_timing.py`` gives it on
 the virtual clock, and prints one table. The last line is machine-readable:
 
     downtime_ratio=<swap / in-place> lambda_gbs_ratio=<ours / waiting inside Lambda>
@@ -32,7 +32,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.harness import Measurement, Scenario, StrategyBench  # noqa: E402
-from bench.rds_timing import DEFAULT_ASSUMPTIONS  # noqa: E402
+from trapheus_local.rds_timing import DEFAULT_ASSUMPTIONS  # noqa: E402
 
 STRATEGIES = ("swap", "in-place")
 DEFAULT_SIZES = (20, 200, 1000)

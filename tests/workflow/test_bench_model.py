@@ -25,7 +25,7 @@ from bench.lambda_cost import (  # noqa: E402
     our_bill,
     waiting_in_lambda_bill,
 )
-from bench.rds_timing import MINUTE, Assumptions, RdsTiming, polled  # noqa: E402
+from trapheus_local.rds_timing import MINUTE, Assumptions, RdsTiming, polled  # noqa: E402
 
 
 class FakeClock:

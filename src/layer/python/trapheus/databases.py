@@ -20,9 +20,11 @@ from trapheus.errors import (
 from trapheus.kinds import CLUSTER, INSTANCE, DatabaseKind
 from trapheus.log import logger
 from trapheus.lookup import describe_one
+from trapheus.statuses import GONE, USABLE
 from trapheus.throttling import aws_errors
 
-GONE_STATUSES = frozenset({"deleting", "deleted"})
+GONE_STATUSES = GONE
+__all__ = ["GONE_STATUSES", "USABLE", "capture", "delete_database", "describe", "find", "member_ids", "rename_database", "status"]
 
 
 def _rds(rds: Any = None) -> Any:
