@@ -142,24 +142,45 @@ def _executions_without_a_name_get_one() -> Iterator[None]:
         yield
 
 
-# Settings RDS keeps and describes that moto 5.2.5 takes as parameters and drops.
-KEPT_SETTINGS = ("engine_lifecycle_support", "dedicated_log_volume", "processor_features", "database_insights_mode")
+# Settings RDS keeps and describes that moto 5.2.5 takes as parameters and drops: parameter -> described attribute.
+KEPT_SETTINGS = {
+    "engine_lifecycle_support": "engine_lifecycle_support",
+    "dedicated_log_volume": "dedicated_log_volume",
+    "processor_features": "processor_features",
+    "database_insights_mode": "database_insights_mode",
+    "enable_performance_insights": "performance_insights_enabled",
+    "performance_insights_kms_key_id": "performance_insights_kms_key_id",
+    "performance_insights_retention_period": "performance_insights_retention_period",
+}
 EXTENDED_SUPPORT = "open-source-rds-extended-support"
 _EXTENDED_SUPPORT_ENGINES = ("mysql", "postgres", "aurora-mysql", "aurora-postgresql")
 
 
 @contextlib.contextmanager
 def _settings_are_kept() -> Iterator[None]:
-    # moto accepts EngineLifecycleSupport, DedicatedLogVolume, ProcessorFeatures and DatabaseInsightsMode on
-    # create and restore and forgets them; RDS keeps them and reports them in describe calls.
-    create_instance, create_cluster = DBInstance.__init__, DBCluster.__init__
+    # moto accepts EngineLifecycleSupport, DedicatedLogVolume, ProcessorFeatures, DatabaseInsightsMode and the
+    # Performance Insights settings on create, restore and modify and forgets them; RDS keeps them and reports
+    # them in describe calls (Performance Insights with the AWS managed aws/rds key and 7 days unless told).
+    create_instance, create_cluster, update_instance = DBInstance.__init__, DBCluster.__init__, DBInstance.update
+
+    def store(resource: Any, values: dict[str, Any]) -> None:
+        for parameter, attribute in KEPT_SETTINGS.items():
+            if values.get(parameter) is not None:
+                setattr(resource, attribute, values[parameter])
+        if getattr(resource, "performance_insights_enabled", None):
+            if not getattr(resource, "performance_insights_kms_key_id", None):
+                resource.performance_insights_kms_key_id = resource.backend.kms.describe_key("alias/aws/rds").arn
+            if not getattr(resource, "performance_insights_retention_period", None):
+                resource.performance_insights_retention_period = 7
+
+    def update(self: DBInstance, *args: Any, **kwargs: Any) -> None:
+        update_instance(self, *args, **{k: v for k, v in kwargs.items() if k not in KEPT_SETTINGS})
+        store(self, kwargs)
 
     def keep(original: Callable[..., None]) -> Callable[..., None]:
         def create(self: Any, *args: Any, **kwargs: Any) -> None:
             original(self, *args, **kwargs)
-            for name in KEPT_SETTINGS:
-                if kwargs.get(name) is not None:
-                    setattr(self, name, kwargs[name])
+            store(self, kwargs)
             if getattr(self, "database_insights_mode", None) is None:
                 self.database_insights_mode = "standard"  # the API's default
             standalone = not isinstance(self, DBInstanceClustered)  # an Aurora member takes its cluster's
@@ -168,7 +189,11 @@ def _settings_are_kept() -> Iterator[None]:
 
         return create
 
-    with mock.patch.object(DBInstance, "__init__", keep(create_instance)), mock.patch.object(DBCluster, "__init__", keep(create_cluster)):
+    with (
+        mock.patch.object(DBInstance, "__init__", keep(create_instance)),
+        mock.patch.object(DBCluster, "__init__", keep(create_cluster)),
+        mock.patch.object(DBInstance, "update", update),
+    ):
         yield
 
 

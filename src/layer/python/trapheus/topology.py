@@ -31,7 +31,7 @@ def unsupported(kind: DatabaseKind, description: dict, client: Any) -> list[Unsu
         if not str(description.get("Engine", "")).startswith("aurora"):
             refuse(f"is a Multi-AZ DB cluster ({description.get('Engine')}), not an Aurora cluster")
         if description.get("GlobalClusterIdentifier"):
-            refuse(f"is a member of Aurora global database {description['GlobalClusterIdentifier']!r}")
+            refuse(f"is a member of Aurora global database {str(description['GlobalClusterIdentifier']).split(':')[-1]!r}")
         if description.get("ReplicationSourceIdentifier"):
             refuse(f"is a read replica of {description['ReplicationSourceIdentifier']!r}")
         if description.get("ReadReplicaIdentifiers"):
