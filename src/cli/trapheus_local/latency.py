@@ -116,13 +116,14 @@ class ApiFault:
 
 @dataclass
 class TerminalStatus:
-    """The resource ``operation`` produces for ``identifier`` ends in ``status``."""
+    """The resource ``operation`` produces for ``identifier`` ends in ``status`` (only calls ``where`` accepts)."""
 
     operation: str
     identifier: str
     status: str = "failed"
     times: int | None = 1
     applied: int = 0
+    where: Callable[[Mapping[str, Any]], bool] | None = None
 
 
 @dataclass
@@ -177,10 +178,19 @@ class LatencyModel:
             self.api_faults.append(fault)
         return fault
 
-    def end_status(self, operation: str, identifier: str, status: str = "failed", *, times: int | None = 1) -> None:
-        """The resource ``operation`` produces for ``identifier`` ends ``status`` (after its in-between polls)."""
+    def end_status(
+        self,
+        operation: str,
+        identifier: str,
+        status: str = "failed",
+        *,
+        times: int | None = 1,
+        where: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> None:
+        """The resource ``operation`` produces for ``identifier`` ends ``status`` (after its in-between polls);
+        ``where`` narrows it to the calls whose parameters it accepts."""
         with self._lock:
-            self.terminal_statuses.append(TerminalStatus(operation, identifier, status, times))
+            self.terminal_statuses.append(TerminalStatus(operation, identifier, status, times, where=where))
 
     def timed(self, timing: OperationTiming, now: Callable[[], float]) -> None:
         """Give each operation ``timing(operation, params)`` simulated seconds, measured on ``now()``.
@@ -228,7 +238,7 @@ class LatencyModel:
                 ghost = copy.copy(ghost) if ghost is not None else None
             phases = self._phases(operation, params, status)
             until = phases[0][1] if phases else None
-            self._start(kind, identifier, status, self.polls, self._terminal(operation, identifier), ghost, phases)
+            self._start(kind, identifier, status, self.polls, self._terminal(operation, identifier, params), ghost, phases)
             if operation in _BACKUP_SOURCES and (self.backing_up_polls or until is not None):
                 source_kind, source_parameter = _BACKUP_SOURCES[operation]
                 backing_up = [("backing-up", until)] if until is not None else None
@@ -367,9 +377,9 @@ class LatencyModel:
             if key[0] == INSTANCE and getattr(timeline.ghost, "db_cluster_identifier", None) == cluster:
                 del self._timelines[key]
 
-    def _terminal(self, operation: str, identifier: str) -> str | None:
+    def _terminal(self, operation: str, identifier: str, params: Mapping[str, Any]) -> str | None:
         for rule in self.terminal_statuses:
-            if rule.operation == operation and rule.identifier == identifier:
+            if rule.operation == operation and rule.identifier == identifier and (rule.where is None or rule.where(params)):
                 if rule.times is None or rule.applied < rule.times:
                     rule.applied += 1
                     return rule.status

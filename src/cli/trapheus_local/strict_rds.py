@@ -462,11 +462,15 @@ def restores_and_copies_need_an_available_snapshot(call: Call) -> None:
 # -- the model -----------------------------------------------------------------------------------------------
 
 
+# How long after a create the API may still not know the resource (seconds on the emulator's clock).
+CONSISTENCY_SECONDS = 5.0
+
+
 @dataclass
 class _Consistency:
-    """Eventual consistency of the RDS API: a resource just created is not found by the next describe."""
+    """Eventual consistency of the RDS API: a resource just created is not found by a describe right after."""
 
-    hidden_once: set[tuple[str, str]] = field(default_factory=set)
+    hidden_once: dict[tuple[str, str], float] = field(default_factory=dict)  # resource -> when it was created
 
 
 class StrictRds:
@@ -531,7 +535,7 @@ class StrictRds:
                 self._renamed(operation, params, str(new_name))
             if operation in _CREATES and not self._instant and self.eventual_consistency:
                 kind, parameter = _CREATES[operation]
-                self._consistency.hidden_once.add((kind, str(params.get(parameter))))
+                self._consistency.hidden_once[(kind, str(params.get(parameter)))] = self.now()
             if operation == "ModifyDBInstance" and not self._instant:
                 instance = self.backend.databases.get(str(params.get("DBInstanceIdentifier")))
                 if instance is not None and any(name in params for name in _STORAGE_PARAMETERS):
@@ -557,7 +561,7 @@ class StrictRds:
         source.replicas = []
 
     def answers_not_found(self, kind: str, identifier: str) -> bool:
-        """Eventual consistency: True once for the first describe of a resource just created.
+        """Eventual consistency: True once, for the first describe of a resource created a moment ago.
 
         RDS documents no consistency model of its own; AWS's general one is
         https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html (a describe right after a
@@ -566,10 +570,8 @@ class StrictRds:
         """
         with self._lock:
             key = (kind, identifier)
-            if key in self._consistency.hidden_once:
-                self._consistency.hidden_once.discard(key)
-                return True
-            return False
+            created = self._consistency.hidden_once.pop(key, None)
+            return created is not None and self.now() - created < CONSISTENCY_SECONDS
 
     def not_found_error(self, kind: str, identifier: str) -> RDSClientError:
         code, message = _NOT_FOUND[kind]
@@ -712,9 +714,11 @@ class StrictRds:
     def _renamed(self, operation: str, params: Mapping[str, Any], new_name: str) -> None:
         kind = INSTANCE if operation == "ModifyDBInstance" else CLUSTER
         old_name = str(params.get("DBInstanceIdentifier" if kind == INSTANCE else "DBClusterIdentifier"))
-        renaming = next((seconds for status, seconds in self.timing(operation, params) if status == "renaming"), 0.0)
-        self._released_at[(kind, old_name)] = self.now() + renaming
-        self._resolves_from[(kind, new_name)] = self.now() + renaming
+        # the rename is done when its ``renaming`` phase ends (whatever timing the latency model runs)
+        shown, until = self.latency.peek(kind, new_name)
+        done = until if shown == "renaming" and until is not None else self.now()
+        self._released_at[(kind, old_name)] = done
+        self._resolves_from[(kind, new_name)] = done
         self._resolves_from.pop((kind, old_name), None)
         if kind == INSTANCE:
             # read replicas stay associated with their source through a rename (USER_RenameInstance.html)
