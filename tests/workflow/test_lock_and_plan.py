@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.rds_fixtures import make_cluster, make_instance
+from support.rds_fixtures import STACK_PARAMETERS, make_cluster, make_instance
 from support.slack import SlackListener
 
 from trapheus import clients
@@ -55,10 +55,11 @@ def stack(emulator: Emulator, real_template, slack: SlackListener) -> Deployment
         {
             "LogLevel": "WARNING",
             "MaxPollAttempts": 4,
-            "PollIntervalSeconds": 5,
+            "PollIntervalSeconds": 900,  # RDS operations take their modelled time (a rename ~11 minutes)
             "SenderEmail": SENDER,
             "RecipientEmails": "dba@example.com",
             "SlackWebhookUrls": slack.url(SLACK_PATH),
+            **STACK_PARAMETERS,
         },
     )
     emulator.client("ses").verify_email_identity(EmailAddress=SENDER)
@@ -101,16 +102,17 @@ def create_database(emulator: Emulator, is_cluster: bool = False, *, snapshot: b
     """A database with an identifier no other test of the module uses, and its snapshot unless told otherwise."""
     rds, ec2 = emulator.client("rds"), emulator.client("ec2")
     identifier = f"{'ledger' if is_cluster else 'orders-db'}-{next(_SERIAL):02d}"
-    if is_cluster:
-        make_cluster(rds, ec2, identifier, members=2)
+    with emulator.settled():
+        if is_cluster:
+            make_cluster(rds, ec2, identifier, members=2)
+            if snapshot:
+                rds.create_db_cluster_snapshot(
+                    DBClusterIdentifier=identifier, DBClusterSnapshotIdentifier=f"{identifier}-snapshot"
+                )
+            return Database(identifier, True)
+        make_instance(rds, ec2, identifier)
         if snapshot:
-            rds.create_db_cluster_snapshot(
-                DBClusterIdentifier=identifier, DBClusterSnapshotIdentifier=f"{identifier}-snapshot"
-            )
-        return Database(identifier, True)
-    make_instance(rds, ec2, identifier)
-    if snapshot:
-        rds.create_db_snapshot(DBInstanceIdentifier=identifier, DBSnapshotIdentifier=f"{identifier}-snapshot")
+            rds.create_db_snapshot(DBInstanceIdentifier=identifier, DBSnapshotIdentifier=f"{identifier}-snapshot")
     return Database(identifier, False)
 
 
@@ -322,7 +324,8 @@ def test_a_plan_ignores_an_expired_lock(emulator, stack):
 
 def test_a_plan_reports_an_identifier_a_run_needs_that_is_in_use(emulator, stack):
     database = create_database(emulator)
-    make_instance(emulator.client("rds"), emulator.client("ec2"), f"{database.identifier}-trapheus-old")
+    with emulator.settled():
+        make_instance(emulator.client("rds"), emulator.client("ec2"), f"{database.identifier}-trapheus-old")
     emulator.rds_calls.clear()
 
     result = plan(stack, identifier=database.identifier, isCluster=False)
@@ -334,7 +337,8 @@ def test_a_plan_reports_an_identifier_a_run_needs_that_is_in_use(emulator, stack
 
 def test_a_plan_reports_every_blocker_at_once(emulator, stack):
     database = create_database(emulator, snapshot=False)
-    make_instance(emulator.client("rds"), emulator.client("ec2"), f"{database.identifier}-trapheus-new")
+    with emulator.settled():
+        make_instance(emulator.client("rds"), emulator.client("ec2"), f"{database.identifier}-trapheus-new")
     hold_lock(emulator, stack, database, expires_in=3600)
 
     result = plan(stack, identifier=database.identifier, isCluster=False)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from moto.ses.models import ses_backends
-from support.rds_fixtures import make_cluster, make_instance
+from support.rds_fixtures import ROOMY_QUOTAS, STACK_PARAMETERS, make_cluster, make_instance
 from support.slack import SlackListener
 
 from trapheus import clients, databases
@@ -61,7 +61,7 @@ def slack() -> Iterator[SlackListener]:
 def emulator() -> Iterator[Emulator]:
     assert REAL_TEMPLATE.is_file(), "template.yaml is missing"
     clients.reset()
-    with Emulator() as aws:
+    with Emulator(quotas=ROOMY_QUOTAS) as aws:
         yield aws
     clients.reset()
 
@@ -73,10 +73,11 @@ def stack(emulator: Emulator, slack: SlackListener) -> Deployment:
         {
             "LogLevel": "WARNING",
             "MaxPollAttempts": MAX_ATTEMPTS,
-            "PollIntervalSeconds": 30,
+            "PollIntervalSeconds": 600,
             "SenderEmail": SENDER,
             "RecipientEmails": RECIPIENT,
             "SlackWebhookUrls": slack.url(SLACK_PATH),
+            **STACK_PARAMETERS,
         },
     )
     emulator.client("ses").verify_email_identity(EmailAddress=SENDER)
@@ -144,10 +145,11 @@ class Database:
 
     def take_snapshot(self) -> str:
         snapshot_id = f"{self.identifier}-snapshot"
-        if self.is_cluster:
-            self.rds.create_db_cluster_snapshot(DBClusterIdentifier=self.identifier, DBClusterSnapshotIdentifier=snapshot_id)
-        else:
-            self.rds.create_db_snapshot(DBInstanceIdentifier=self.identifier, DBSnapshotIdentifier=snapshot_id)
+        with self.emulator.settled():
+            if self.is_cluster:
+                self.rds.create_db_cluster_snapshot(DBClusterIdentifier=self.identifier, DBClusterSnapshotIdentifier=snapshot_id)
+            else:
+                self.rds.create_db_snapshot(DBInstanceIdentifier=self.identifier, DBSnapshotIdentifier=snapshot_id)
         self.snapshots_before = snapshot_ids(self.emulator)
         return snapshot_id
 
@@ -156,10 +158,11 @@ def create_database(emulator: Emulator, is_cluster: bool) -> Database:
     """An instance (make_instance) or a two-member Aurora cluster (make_cluster) under a fresh identifier."""
     rds, ec2 = emulator.client("rds"), emulator.client("ec2")
     identifier = f"{'ledger' if is_cluster else 'orders'}-{uuid.uuid4().hex[:6]}"
-    if is_cluster:
-        make_cluster(rds, ec2, identifier, members=2)
-    else:
-        make_instance(rds, ec2, identifier)
+    with emulator.settled():
+        if is_cluster:
+            make_cluster(rds, ec2, identifier, members=2)
+        else:
+            make_instance(rds, ec2, identifier)
     database = Database(emulator, identifier, is_cluster)
     database.remember()
     return database
@@ -494,8 +497,6 @@ RESTORE_FAULTS = [
     Fault("rename aside: throttled", True, "db_restore", "ThrottlingError", api("ModifyDBCluster", THROTTLED, lambda n: _renames_aside)),
     Fault("rename a member aside: API error", True, "db_restore", "RenameError",
           api("ModifyDBInstance", API_ERROR, lambda n: lambda p: _renames_aside(p) and p.get("DBInstanceIdentifier") == n.members[-1].original)),
-    Fault("renamed original never settles", False, "db_restore", "WaitTimeoutError",
-          ends("ModifyDBInstance", "renaming", lambda n: [n.aside]), strategy=IN_PLACE),
     Fault("restore: API error", False, "create_snapshot", "RestoreError", api("RestoreDBInstanceFromDBSnapshot", API_ERROR),
           strategy=IN_PLACE),
     Fault("restore: throttled", True, "db_restore", "ThrottlingError", api("RestoreDBClusterFromSnapshot", THROTTLED)),
@@ -612,6 +613,26 @@ def test_a_failed_rollback_is_alerted_and_the_run_fails_with_the_original_error(
 
     assert (result.status, result.error) == ("FAILED", "DatabaseFailedError"), result.cause
     assert "Rollback failed" in result.entered_states
+    assert_nothing_lost(database, names)
+    assert_alerted(alerts, database.identifier, rollback="failed")
+
+
+def test_a_rename_that_never_finishes_holds_the_rollback_and_the_original_is_not_touched(emulator, stack, alerts):
+    """RDS refuses to rename a database that is still renaming: the rollback waits for it, and when the wait
+    runs out the run fails with the rollback reported as failed, the original parked but intact."""
+    database = prepared(emulator, Fault("rename", False, "db_restore", "WaitTimeoutError", lambda *_: None))
+    run_name = f"renaming-{uuid.uuid4().hex[:8]}"
+    names = database.names(run_name)
+    ends("ModifyDBInstance", "renaming", lambda n: [n.aside], times=None)(emulator.latency, names)
+
+    result = run(stack, database.request("db_restore", strategy=IN_PLACE), name=run_name)
+
+    assert (result.status, result.error) == ("FAILED", "WaitTimeoutError"), result.cause
+    assert {"Check for renames in flight", "Rollback failed"} <= set(result.entered_states)
+    assert "Rename the original back" not in result.entered_states, "renamed back while the rename was under way"
+    parked = databases.describe(database.kind, names.aside, database.rds)
+    assert databases.capture(database.kind, names.aside, database.rds)["resourceId"] == database.before["resourceId"]
+    assert databases.status(database.kind, parked) == "renaming"
     assert_nothing_lost(database, names)
     assert_alerted(alerts, database.identifier, rollback="failed")
 

@@ -41,6 +41,7 @@ from trapheus_local.functions import InProcessRuntime, Invocation
 from trapheus_local.latency import LatencyModel
 from trapheus_local.rds_calls import RdsCallLog, intercepted
 from trapheus_local.resources import ACCOUNT_ID, DeployedResource, StackDeployer
+from trapheus_local.strict_rds import Quotas, StrictRds
 from trapheus_local.template import Template, load_template
 
 DEFAULT_STACK_NAME = "trapheus-local"
@@ -208,13 +209,28 @@ def entered_states(events: list[dict[str, Any]]) -> list[str]:
 class Emulator:
     """moto with the trapheus corrections, a simulated clock, in-process Lambda and RDS call recording.
 
-    A context manager; it starts moto (or joins a mock that is already running).
+    A context manager; it starts moto (or joins a mock that is already running). ``strict`` (the default)
+    puts the strict RDS model (:mod:`trapheus_local.strict_rds`) in front of moto: RDS's rules, and its
+    operations taking their modelled time on the virtual clock. ``strict=False`` is moto as it is, with
+    the latency model alone: for debugging only.
     """
 
-    def __init__(self, *, latency: LatencyModel | None = None, region: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        latency: LatencyModel | None = None,
+        region: str | None = None,
+        strict: bool = True,
+        quotas: Quotas | None = None,
+    ) -> None:
         self.region = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         self.latency = latency or LatencyModel()
         self.clock = VirtualClock()
+        self.strict: StrictRds | None = None
+        if strict:
+            self.strict = StrictRds(
+                self.latency, lambda: self.clock.elapsed, account_id=ACCOUNT_ID, region=self.region, quotas=quotas
+            )
         self.rds_calls = RdsCallLog()
         self.runtime = InProcessRuntime()
         self._stack: contextlib.ExitStack | None = None
@@ -234,7 +250,9 @@ class Emulator:
             stack.enter_context(moto_shims.installed())
             stack.enter_context(clock_module.installed(self.clock))
             stack.enter_context(speedups.installed())
-            stack.enter_context(intercepted(self.rds_calls, self.latency))
+            if self.strict is not None:
+                self.latency.timed(self.strict.timing, lambda: self.clock.elapsed)
+            stack.enter_context(intercepted(self.rds_calls, self.latency, self.strict))
             stack.enter_context(self.runtime.installed())
             stack.enter_context(_quiet_interpreter())
             stack.enter_context(self._ends.installed())
@@ -249,6 +267,19 @@ class Emulator:
         self._clients.clear()
         if stack is not None:
             stack.close()
+
+    @contextlib.contextmanager
+    def settled(self) -> Iterator[None]:
+        """RDS operations made inside finish at once and are seen at once: databases and snapshots that existed
+        before the run under test. Without the strict model, nothing changes."""
+        with self.strict.instantly() if self.strict is not None else contextlib.nullcontext():
+            yield
+
+    def settle(self) -> None:
+        """Let every RDS operation in flight finish now, as if enough time had passed."""
+        self.latency.settle()
+        if self.strict is not None:
+            self.strict.settle()
 
     def client(self, service: str) -> Any:
         """A client of the emulator, created after moto started."""

@@ -21,6 +21,7 @@ from moto.rds.exceptions import RDSClientError
 from moto.rds.responses import RDSResponse
 
 from trapheus_local.latency import DESCRIBES, LatencyModel
+from trapheus_local.strict_rds import StrictRds
 
 # RDS operations that change nothing; everything else counts as mutating.
 _READ_ONLY_PREFIXES = ("Describe", "List", "Download")
@@ -64,30 +65,47 @@ class RdsCallLog:
 
 
 @contextlib.contextmanager
-def intercepted(log: RdsCallLog, latency: LatencyModel) -> Iterator[None]:
-    """Record every RDS call into ``log`` and apply ``latency`` while the block runs."""
+def intercepted(log: RdsCallLog, latency: LatencyModel, strict: StrictRds | None = None) -> Iterator[None]:
+    """Record every RDS call into ``log``, apply ``latency`` and (unless lenient) the ``strict`` model while the block runs."""
     original_call_action = RDSResponse.call_action
 
     def call_action(self: RDSResponse) -> Any:
         operation = self._get_action()
+        if strict is not None:
+            strict.normalise(self.params)
         params = _original_params(self)
         log.append(RdsCall(operation, params))
         method_name = camelcase_to_underscores(operation)
         handler = getattr(self, method_name, None)
         fault = latency.fault_for(operation, params)
-        if fault is not None:
-            setattr(self, method_name, _raising(RDSClientError(fault.code, fault.message)))
+        refusal = None
+        if fault is None and strict is not None:
+            try:
+                strict.check(operation, params)
+            except RDSClientError as error:
+                refusal = error
+        if fault is not None or refusal is not None:
+            setattr(self, method_name, _raising(refusal or RDSClientError(fault.code, fault.message)))  # type: ignore[union-attr]
             with warnings.catch_warnings():
                 # Throttling codes have no error shape in the RDS model; the client maps them anyway.
                 warnings.simplefilter("ignore", UserWarning)
                 return original_call_action(self)
-        elif handler is not None and operation in DESCRIBES:
-            setattr(self, method_name, _describing(handler, operation, params, latency))
+        if handler is not None and operation in DESCRIBES:
+            setattr(self, method_name, _describing(handler, operation, params, latency, strict))
         elif handler is not None:
-            setattr(self, method_name, _mutating(handler, operation, params, latency))
+            setattr(self, method_name, _mutating(handler, operation, params, latency, strict))
         return original_call_action(self)
 
-    with mock.patch.object(RDSResponse, "call_action", call_action):
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.object(RDSResponse, "call_action", call_action))
+        if strict is not None:
+            # an operation moto lacks, answered by the model
+            stack.enter_context(
+                mock.patch.object(
+                    RDSResponse, "describe_account_attributes",
+                    lambda self: ActionResult(strict.account_attributes()), create=True,
+                )
+            )
         yield
 
 
@@ -98,21 +116,31 @@ def _raising(error: Exception) -> Any:
     return fail
 
 
-def _mutating(handler: Any, operation: str, params: dict[str, Any], latency: LatencyModel) -> Any:
+def _mutating(
+    handler: Any, operation: str, params: dict[str, Any], latency: LatencyModel, strict: StrictRds | None
+) -> Any:
     def run() -> Any:
+        if strict is not None:
+            strict.before_delete(operation, params)
         response = handler()
         result = response.result if isinstance(response, ActionResult) else None
         latency.after_success(operation, params, result if isinstance(result, dict) else {})
+        if strict is not None:
+            strict.after(operation, params)
         return response
 
     return run
 
 
-def _describing(handler: Any, operation: str, params: dict[str, Any], latency: LatencyModel) -> Any:
+def _describing(
+    handler: Any, operation: str, params: dict[str, Any], latency: LatencyModel, strict: StrictRds | None
+) -> Any:
     kind, identifier_parameter, result_key, name_attribute = DESCRIBES[operation]
     identifier = params.get(identifier_parameter)
 
     def run() -> Any:
+        if identifier and strict is not None and strict.answers_not_found(kind, str(identifier)):
+            raise strict.not_found_error(kind, str(identifier))
         ghosts = latency.ghosts(kind, identifier)
         if identifier and ghosts:
             return ActionResult({result_key: ghosts})

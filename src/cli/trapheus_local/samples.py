@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 PASSWORD = "not-a-real-password-1"
+MONITORING_ROLE_ARN = "arn:aws:iam::123456789012:role/rds-monitoring"
+# What a stack needs to restore the samples: the monitoring role they pass to RDS.
+STACK_PARAMETERS = {"PassableRoleArns": MONITORING_ROLE_ARN}
 
 
 @dataclass
@@ -47,6 +50,7 @@ def make_instance(rds: Any, ec2: Any, identifier: str = "orders-db", **overrides
         DBInstanceIdentifier=identifier,
         DBInstanceClass="db.m6g.large",
         Engine="mysql",
+        EngineVersion="8.0.39",
         MasterUsername="admin",
         MasterUserPassword=PASSWORD,
         AllocatedStorage=500,
@@ -69,7 +73,7 @@ def make_instance(rds: Any, ec2: Any, identifier: str = "orders-db", **overrides
         PreferredBackupWindow="03:00-04:00",
         PreferredMaintenanceWindow="sun:05:00-sun:06:00",
         MonitoringInterval=30,
-        MonitoringRoleArn="arn:aws:iam::123456789012:role/rds-monitoring",
+        MonitoringRoleArn=MONITORING_ROLE_ARN,
         AutoMinorVersionUpgrade=False,
         CACertificateIdentifier="rds-ca-rsa2048-g1",
         Tags=[{"Key": "team", "Value": "orders"}, {"Key": "env", "Value": "staging"}],
