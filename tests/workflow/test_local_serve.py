@@ -31,6 +31,8 @@ def server() -> Iterator[tuple[Server, str]]:
         "--template", str(FIXTURE_TEMPLATE),
         "--param", "Greeting=hi",
         "--param", "PollSeconds=5",
+        # RDS operations take their modelled minutes on the emulator's clock: let them pass in milliseconds
+        "--time-factor", "1000000",
     ]
     with served(command, env=environment) as running:
         yield running
@@ -42,6 +44,10 @@ def test_plain_boto3_runs_the_deployed_state_machine(server):
     rds.create_db_instance(
         DBInstanceIdentifier="orders-db", DBInstanceClass="db.t3.micro", Engine="postgres",
         MasterUsername="trapheus", MasterUserPassword="not-a-secret-1", AllocatedStorage=20,
+    )
+    # the strict model refuses a snapshot of a database still being created, as RDS does
+    rds.get_waiter("db_instance_available").wait(
+        DBInstanceIdentifier="orders-db", WaiterConfig={"Delay": 0, "MaxAttempts": 5000}
     )
     rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-manual")
     machines = {machine["name"]: machine["stateMachineArn"] for machine in sfn.list_state_machines()["stateMachines"]}
