@@ -11,9 +11,11 @@ Each change keeps results the same; it only stops work being redone:
   parameters, Choice variables) each time a state runs, and jsonpath-ng builds a
   new LALR parser for every parse (~40 ms). Parsed paths are immutable too, so
   they are cached per path text.
-- Every boto3 session (moto resets the default one; handlers and the interpreter
-  make clients often) loads and parses the service model JSON again (~80 ms per
-  service). Sessions share one data loader per data path instead.
+- Every botocore session (moto makes several at import and resets the default one;
+  handlers and the interpreter make clients often) loads and parses the service
+  models and endpoints again (~0.15 s for EC2's alone). From the moment
+  trapheus_local is imported (:func:`share_service_models`, before moto builds its
+  first sessions), every session reads them through one loader per data path.
 - The interpreter builds a new boto3 client for every Task it runs (~10 ms each).
   Clients are thread-safe and these are configured the same every time, so one
   per service, region and endpoint serves the whole block.
@@ -28,7 +30,7 @@ import contextlib
 import functools
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from unittest import mock
 
@@ -37,9 +39,9 @@ import botocore.loaders
 import botocore.session
 import jsonpath_ng
 import jsonpath_ng.ext
-from moto.stepfunctions.parser.asl.component.common.path import result_path
-from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+
+# moto is imported inside the functions below: importing it builds botocore sessions, which must
+# come after share_service_models().
 
 AMIS_SETTINGS = ("MOTO_EC2_LOAD_DEFAULT_AMIS", "MOTO_AMIS_PATH")
 
@@ -59,13 +61,27 @@ def _shared_loader(search_path_string: str | None = None) -> Any:
     return botocore.loaders.create_loader(search_path_string)
 
 
-_parse_definition = AmazonStateLanguageParser.parse
+def share_service_models() -> None:
+    """Make every botocore session of this process share one data loader (and so its parsed files) per data path.
+
+    Process-wide and permanent: the loader only reads botocore's data files, which do not change while
+    the process runs. trapheus_local's package import calls it.
+    """
+    botocore.session.create_loader = _shared_loader
+
+
+@functools.cache
+def _moto_parse() -> Callable[[str], tuple[Any, Any]]:
+    """moto's own ASL parser (looked up once, before installed() first puts parsed_definition in its place)."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    return AmazonStateLanguageParser.parse
 
 
 @functools.lru_cache(maxsize=32)
 def parsed_definition(definition: str) -> tuple[Any, Any]:
     """moto's (program, parse tree) for one ASL definition text, parsed once per process."""
-    return _parse_definition(definition)
+    return _moto_parse()(definition)
 
 
 class _ClientsMadeOnce:
@@ -85,14 +101,18 @@ class _ClientsMadeOnce:
 
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
-    """Parse definitions and JSONPaths once, share service models, skip sample AMIs, for the block."""
+    """Parse definitions and JSONPaths once, reuse the interpreter's clients, skip sample AMIs, for the block."""
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+
+    _moto_parse()
     no_sample_amis = {} if any(name in os.environ for name in AMIS_SETTINGS) else {AMIS_SETTINGS[0]: "false"}
     with (
         mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parsed_definition)),
         mock.patch.object(boto_client, "boto3", _ClientsMadeOnce()),
         mock.patch.object(json_path, "parse", _parse_extended),
         mock.patch.object(result_path, "parse", _parse),
-        mock.patch.object(botocore.session, "create_loader", _shared_loader),
         mock.patch.dict(os.environ, no_sample_amis),
     ):
         yield
