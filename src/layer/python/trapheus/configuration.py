@@ -93,13 +93,20 @@ def _provisioned_performance(d: dict) -> bool:
     return False
 
 
-def _domain(key: str) -> Reader:
-    """One field of the (first) Kerberos / Active Directory domain membership."""
+def _domain(key: str, *, self_managed: bool) -> Reader:
+    """One field of the (first) Kerberos / Active Directory domain membership.
+
+    An AWS Managed Microsoft AD membership is given back as Domain + DomainIAMRoleName; a self-managed one
+    (it has an AuthSecretArn) as DomainFqdn, DomainOu, DomainAuthSecretArn and DomainDnsIps. RDS takes one
+    set or the other, never both.
+    """
 
     def read(d: dict) -> Any:
         memberships = [m for m in d.get("DomainMemberships") or [] if m.get("Status") not in ("removing-membership", "removed")]
-        value = memberships[0].get(key) if memberships else None
-        return sorted(value) if isinstance(value, list) else value
+        if not memberships or bool(memberships[0].get("AuthSecretArn")) != self_managed:
+            return None
+        value = memberships[0].get(key)
+        return (sorted(value) or None) if isinstance(value, list) else value
 
     return read
 
@@ -158,12 +165,12 @@ INSTANCE_SETTINGS: tuple[Setting, ...] = (
     Setting("EngineLifecycleSupport", _key("EngineLifecycleSupport"), modifiable=False),
     Setting("DedicatedLogVolume", _key("DedicatedLogVolume")),
     Setting("ProcessorFeatures", _processor_features),
-    Setting("Domain", _domain("Domain")),
-    Setting("DomainIAMRoleName", _domain("IAMRoleName")),
-    Setting("DomainFqdn", _domain("FQDN")),
-    Setting("DomainOu", _domain("OU")),
-    Setting("DomainAuthSecretArn", _domain("AuthSecretArn")),
-    Setting("DomainDnsIps", _domain("DnsIps")),
+    Setting("Domain", _domain("Domain", self_managed=False)),
+    Setting("DomainIAMRoleName", _domain("IAMRoleName", self_managed=False)),
+    Setting("DomainFqdn", _domain("FQDN", self_managed=True)),
+    Setting("DomainOu", _domain("OU", self_managed=True)),
+    Setting("DomainAuthSecretArn", _domain("AuthSecretArn", self_managed=True)),
+    Setting("DomainDnsIps", _domain("DnsIps", self_managed=True)),
     Setting("DatabaseInsightsMode", _key("DatabaseInsightsMode"), at_restore=False),
     # RDS can manage the master password only through a modify (a restore copies the password, not the secret)
     Setting("ManageMasterUserPassword", _managed_secret, at_restore=False),
@@ -216,8 +223,8 @@ CLUSTER_SETTINGS: tuple[Setting, ...] = (
     Setting("CopyTagsToSnapshot", _key("CopyTagsToSnapshot")),
     Setting("KmsKeyId", _when(_cluster_has("StorageEncrypted"), _key("KmsKeyId")), modifiable=False),  # unencrypted: none
     Setting("EngineLifecycleSupport", _key("EngineLifecycleSupport"), modifiable=False),
-    Setting("Domain", _domain("Domain")),
-    Setting("DomainIAMRoleName", _domain("IAMRoleName")),
+    Setting("Domain", _domain("Domain", self_managed=False)),
+    Setting("DomainIAMRoleName", _domain("IAMRoleName", self_managed=False)),
     Setting("DatabaseInsightsMode", _key("DatabaseInsightsMode"), at_restore=False),
     Setting("ManageMasterUserPassword", _managed_secret, at_restore=False),
     Setting("MasterUserSecretKmsKeyId", _when(_managed_secret, _secret_key), at_restore=False),
