@@ -723,3 +723,52 @@ def test_a_managed_master_secret_is_replaced_by_the_copys_own_and_reported(emula
     assert rds.describe_db_instances(DBInstanceIdentifier=database.identifier)["DBInstances"][0]["MasterUserSecret"]["SecretArn"] == new_secret
     emulator.client("secretsmanager").describe_secret(SecretId=new_secret)
     assert "exist only in the final snapshot" in result.output["notice"]
+
+
+def custom_endpoints(emulator: Emulator, cluster_id: str) -> list[tuple[str, str, list[str]]]:
+    listed = emulator.client("rds").describe_db_cluster_endpoints(DBClusterIdentifier=cluster_id)["DBClusterEndpoints"]
+    return sorted((e["DBClusterEndpointIdentifier"], e["Status"], e["StaticMembers"]) for e in listed if e["EndpointType"] == "CUSTOM")
+
+
+@pytest.mark.parametrize("strategy", ["swap", IN_PLACE])
+def test_aurora_custom_endpoints_follow_the_restored_cluster(emulator, stack, alerts, strategy):
+    database = create_database(emulator, is_cluster=True)
+    reporting = f"{database.identifier}-reporting"
+    with emulator.settled():
+        emulator.client("rds").create_db_cluster_endpoint(
+            DBClusterIdentifier=database.identifier, DBClusterEndpointIdentifier=reporting, EndpointType="READER",
+            StaticMembers=[f"{database.identifier}-2"],
+        )
+    emulator.settle()
+    database.remember()
+    database.take_snapshot()
+
+    result = run(stack, database.request("db_restore", strategy=strategy))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    restored = database.capture()
+    assert restored["resourceId"] != database.before["resourceId"]
+    assert custom_endpoints(emulator, database.identifier) == [(reporting, "available", [f"{database.identifier}-2"])]
+    assert twin_differences(database.before, restored) == []
+
+
+def test_custom_endpoints_moved_to_a_copy_that_is_rolled_back_return_to_the_original(emulator, stack, alerts):
+    database = create_database(emulator, is_cluster=True)
+    reporting = f"{database.identifier}-reporting"
+    with emulator.settled():
+        emulator.client("rds").create_db_cluster_endpoint(
+            DBClusterIdentifier=database.identifier, DBClusterEndpointIdentifier=reporting, EndpointType="ANY",
+            ExcludedMembers=[f"{database.identifier}-1"],
+        )
+    emulator.settle()
+    database.remember()
+    database.take_snapshot()
+    # the copy has taken the identifier and the endpoint when protecting it fails
+    fail_calls(emulator.latency, "ModifyDBCluster", lambda p: p.get("DeletionProtection") is True, API_ERROR)
+
+    result = run(stack, database.request("db_restore"))
+
+    assert (result.status, result.error) == ("FAILED", "RestoreError"), result.cause
+    assert {"Move the custom endpoints", "Return the custom endpoints", "Rollback finished"} <= set(result.entered_states)
+    assert_original_back(database)
+    assert custom_endpoints(emulator, database.identifier) == [(reporting, "available", [])]

@@ -423,3 +423,49 @@ def test_lenient_mode_is_moto_as_it_is():
         rename(rds, "orders-db", "orders-db-old")
         rename(rds, "orders-db-old", "orders-db-older")  # RDS would refuse: still renaming
         assert lenient.strict is None
+
+
+# -- Aurora custom endpoints (moto has none) ---------------------------------------------------------------------
+
+
+def create_endpoint(rds: Any, cluster_id: str, identifier: str, **members: Any) -> dict:
+    return rds.create_db_cluster_endpoint(DBClusterIdentifier=cluster_id, DBClusterEndpointIdentifier=identifier,
+                                          EndpointType="READER", **members)
+
+
+def test_custom_endpoint_names_are_unique_in_the_account_and_five_per_cluster_at_most(aws, rds):
+    cluster(aws, "ledger", members=2)
+    cluster(aws, "billing", members=1)
+    create_endpoint(rds, "ledger", "reporting")
+    refused(lambda: create_endpoint(rds, "billing", "reporting"), "DBClusterEndpointAlreadyExistsFault")
+    for index in range(4):
+        create_endpoint(rds, "ledger", f"extra-{index}")
+    refused(lambda: create_endpoint(rds, "ledger", "sixth"), "DBClusterEndpointQuotaExceededFault")
+    refused(lambda: create_endpoint(rds, "billing", "bad", StaticMembers=["ledger-1"]), "DBInstanceNotFound")
+
+
+def test_custom_endpoints_need_an_available_cluster_and_take_time(aws, rds):
+    cluster(aws, "ledger", members=1)
+    rds.modify_db_cluster(DBClusterIdentifier="ledger", BackupRetentionPeriod=3, ApplyImmediately=True)
+    refused(lambda: create_endpoint(rds, "ledger", "reporting"), "InvalidDBClusterStateFault")
+    aws.settle()
+    assert create_endpoint(rds, "ledger", "reporting")["Status"] == "creating"
+    refused(lambda: rds.delete_db_cluster_endpoint(DBClusterEndpointIdentifier="reporting"), "InvalidDBClusterEndpointStateFault")
+    aws.clock.advance(5 * MINUTE)
+    assert rds.delete_db_cluster_endpoint(DBClusterEndpointIdentifier="reporting")["Status"] == "deleting"
+
+
+def test_custom_endpoints_stay_with_a_renamed_cluster_and_go_with_a_deleted_one(aws, rds):
+    cluster(aws, "ledger", members=1)
+    create_endpoint(rds, "ledger", "reporting")
+    aws.settle()
+    rds.modify_db_cluster(DBClusterIdentifier="ledger", NewDBClusterIdentifier="ledger-old", ApplyImmediately=True)
+    found = rds.describe_db_cluster_endpoints(DBClusterEndpointIdentifier="reporting")["DBClusterEndpoints"][0]
+    assert found["DBClusterIdentifier"] == "ledger-old"
+    assert found["Endpoint"].startswith("reporting.cluster-custom-")  # the name does not carry the cluster's
+    aws.settle()
+    rds.modify_db_cluster(DBClusterIdentifier="ledger-old", DeletionProtection=False, ApplyImmediately=True)
+    rds.delete_db_instance(DBInstanceIdentifier="ledger-1", SkipFinalSnapshot=True)
+    rds.delete_db_cluster(DBClusterIdentifier="ledger-old", SkipFinalSnapshot=True)
+    aws.settle()
+    assert rds.describe_db_cluster_endpoints(DBClusterEndpointIdentifier="reporting")["DBClusterEndpoints"] == []

@@ -503,6 +503,10 @@ class StrictRds:
 
     # -- hooks (rds_calls) ---------------------------------------------------------------------------
 
+    def operations(self) -> dict[str, Callable[[Mapping[str, Any]], dict]]:
+        """Operations moto lacks that the model answers."""
+        return {"DescribeAccountAttributes": lambda params: self.account_attributes()}
+
     def normalise(self, params: Any) -> None:
         """Identifiers are case-insensitive and stored in lower case.
 

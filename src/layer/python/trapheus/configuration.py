@@ -46,6 +46,8 @@ class Setting:
 
 # Set on the restored copy only once it is verified: a protected copy could not be discarded by a rollback.
 PROTECTION = "DeletionProtection"
+# Aurora custom endpoints move to the copy only once it holds the original identifier (trapheus.endpoints).
+ENDPOINTS = "endpoints"
 RESERVED_TAG_PREFIXES = ("aws:", "rds:")
 
 
@@ -288,8 +290,9 @@ def capture_instance(description: dict) -> dict:
     }
 
 
-def capture_cluster(description: dict, member_descriptions: list[dict]) -> dict:
-    """``member_descriptions`` are the member instances' describe results (any order)."""
+def capture_cluster(description: dict, member_descriptions: list[dict], endpoints: list[dict] | None = None) -> dict:
+    """``member_descriptions`` are the member instances' describe results (any order); ``endpoints`` its custom
+    endpoints (trapheus.endpoints.capture)."""
     writers = {m["DBInstanceIdentifier"] for m in description.get("DBClusterMembers", []) if m.get("IsClusterWriter")}
     members = [
         {
@@ -309,6 +312,7 @@ def capture_cluster(description: dict, member_descriptions: list[dict]) -> dict:
         "tags": _tags(description),
         "roles": _roles(description),
         "members": members,
+        "endpoints": endpoints or [],
     }
 
 
@@ -377,6 +381,8 @@ def twin_differences(original: dict, restored: dict, *, ignore: frozenset[str] =
     """
     wanted_settings = {k: v for k, v in original["settings"].items() if k not in ignore}
     problems = [f"{name}: wanted {w!r}, found {a!r}" for name, (w, a) in differences(wanted_settings, restored["settings"]).items()]
+    if ENDPOINTS not in ignore and original.get("endpoints", []) != restored.get("endpoints", []):
+        problems.append(f"custom endpoints: wanted {original.get('endpoints')!r}, found {restored.get('endpoints')!r}")
     if original.get("tags", []) != restored.get("tags", []):
         problems.append(f"tags: wanted {original.get('tags')!r}, found {restored.get('tags')!r}")
     if original.get("roles", []) != restored.get("roles", []):

@@ -13,6 +13,7 @@ from typing import Any
 from trapheus import clients
 from trapheus.configuration import (
     CLUSTER_SETTINGS,
+    ENDPOINTS,
     INSTANCE_SETTINGS,
     MEMBER_SETTINGS,
     PROTECTION,
@@ -173,13 +174,14 @@ def verify_twin(
 ) -> tuple[list[str], dict]:
     """Every difference between the restored database and the captured configuration, and what was read.
 
-    ``protected`` False leaves deletion protection out (it is set once the rest is verified).
+    ``protected`` False leaves deletion protection and custom endpoints out (both come once the copy has taken
+    the original identifier and the rest is verified).
     """
     restored = capture(kind, target_id, _rds(rds))
     renamed_back = {v: k for k, v in member_targets.items()}
     for member in restored.get("members", []):
         member["identifier"] = renamed_back.get(member["identifier"], member["identifier"])
-    ignore = frozenset() if protected else frozenset({PROTECTION})
+    ignore = frozenset() if protected else frozenset({PROTECTION, ENDPOINTS})
     return twin_differences(configuration, restored, ignore=ignore), restored
 
 
