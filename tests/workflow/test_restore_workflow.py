@@ -730,18 +730,22 @@ def custom_endpoints(emulator: Emulator, cluster_id: str) -> list[tuple[str, str
     return sorted((e["DBClusterEndpointIdentifier"], e["Status"], e["StaticMembers"]) for e in listed if e["EndpointType"] == "CUSTOM")
 
 
-@pytest.mark.parametrize("strategy", ["swap", IN_PLACE])
-def test_aurora_custom_endpoints_follow_the_restored_cluster(emulator, stack, alerts, strategy):
+def cluster_with_a_custom_endpoint(emulator: Emulator, endpoint_type: str, **members: list[str]) -> tuple[Database, str]:
     database = create_database(emulator, is_cluster=True)
-    reporting = f"{database.identifier}-reporting"
-    with emulator.settled():
-        emulator.client("rds").create_db_cluster_endpoint(
-            DBClusterIdentifier=database.identifier, DBClusterEndpointIdentifier=reporting, EndpointType="READER",
-            StaticMembers=[f"{database.identifier}-2"],
-        )
+    endpoint = f"{database.identifier}-reporting"
+    emulator.client("rds").create_db_cluster_endpoint(
+        DBClusterIdentifier=database.identifier, DBClusterEndpointIdentifier=endpoint, EndpointType=endpoint_type,
+        **{key: [f"{database.identifier}-{suffix}" for suffix in value] for key, value in members.items()},
+    )
     emulator.settle()
     database.remember()
     database.take_snapshot()
+    return database, endpoint
+
+
+@pytest.mark.parametrize("strategy", ["swap", IN_PLACE])
+def test_aurora_custom_endpoints_follow_the_restored_cluster(emulator, stack, alerts, strategy):
+    database, reporting = cluster_with_a_custom_endpoint(emulator, "READER", StaticMembers=["2"])
 
     result = run(stack, database.request("db_restore", strategy=strategy))
 
@@ -753,16 +757,7 @@ def test_aurora_custom_endpoints_follow_the_restored_cluster(emulator, stack, al
 
 
 def test_custom_endpoints_moved_to_a_copy_that_is_rolled_back_return_to_the_original(emulator, stack, alerts):
-    database = create_database(emulator, is_cluster=True)
-    reporting = f"{database.identifier}-reporting"
-    with emulator.settled():
-        emulator.client("rds").create_db_cluster_endpoint(
-            DBClusterIdentifier=database.identifier, DBClusterEndpointIdentifier=reporting, EndpointType="ANY",
-            ExcludedMembers=[f"{database.identifier}-1"],
-        )
-    emulator.settle()
-    database.remember()
-    database.take_snapshot()
+    database, reporting = cluster_with_a_custom_endpoint(emulator, "ANY", ExcludedMembers=["1"])
     # the copy has taken the identifier and the endpoint when protecting it fails
     fail_calls(emulator.latency, "ModifyDBCluster", lambda p: p.get("DeletionProtection") is True, API_ERROR)
 
