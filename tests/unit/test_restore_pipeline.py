@@ -266,3 +266,33 @@ def test_a_managed_master_secret_is_turned_on_for_the_copy_and_reported(strict_a
     secrets.describe_secret(SecretId=verified["masterUserSecretArn"])
     with pytest.raises(ClientError):
         secrets.describe_secret(SecretId=original_secret)
+
+
+def test_settings_a_restore_does_not_take_by_itself_are_carried_and_verified(strict_aws, monkeypatch):
+    """Lifecycle support (a restore defaults to paid extended support), the directory membership, the dedicated
+    log volume, Database Insights, Performance Insights, associated roles and the CA all end up on the twin."""
+    directory_role, s3_role = "arn:aws:iam::123456789012:role/rds-directory", "arn:aws:iam::123456789012:role/s3-import"
+    monkeypatch.setenv("PASSABLE_ROLE_ARNS", ",".join([directory_role, s3_role]))
+    rds = strict_aws.client("rds")
+    with strict_aws.settled():
+        rds.create_db_instance(
+            DBInstanceIdentifier="billing-db", DBInstanceClass="db.m6g.large", Engine="postgres", EngineVersion="16.3",
+            MasterUsername="admin", MasterUserPassword="not-a-real-password-1", AllocatedStorage=500, StorageType="io1",
+            Iops=5000, DedicatedLogVolume=True, Domain="d-1234567890", DomainIAMRoleName="rds-directory",
+            EngineLifecycleSupport="open-source-rds-extended-support-disabled", EnablePerformanceInsights=True,
+            PerformanceInsightsRetentionPeriod=465, DatabaseInsightsMode="advanced", CACertificateIdentifier="rds-ca-ecc384-g1",
+        )
+        rds.add_role_to_db_instance(DBInstanceIdentifier="billing-db", RoleArn=s3_role, FeatureName="s3Import")
+    before = capture(INSTANCE, "billing-db")
+    for name in ("EngineLifecycleSupport", "DedicatedLogVolume", "Domain", "DomainIAMRoleName", "DatabaseInsightsMode",
+                 "EnablePerformanceInsights", "PerformanceInsightsRetentionPeriod", "CACertificateIdentifier", "Iops"):
+        assert name in before["settings"], name
+    assert "DomainFqdn" not in before["settings"], "an AWS Managed AD membership is carried by Domain alone"
+    assert before["roles"] == [{"RoleArn": s3_role, "FeatureName": "s3Import"}]
+    state, event = run_in_place_until_restored(strict_aws, "billing-db", False)
+    restore_call = [c for c in strict_aws.emulator.rds_calls.calls if c.operation == "RestoreDBInstanceFromDBSnapshot"][0]
+    assert restore_call.params["EngineLifecycleSupport"] == "open-source-rds-extended-support-disabled"
+    assert steps.restore_step(event("verify"))["result"] == "twin"
+    after = capture(INSTANCE, "billing-db")
+    assert after["resourceId"] != before["resourceId"]
+    assert twin_differences(before, after) == []

@@ -108,6 +108,12 @@ class Step:
     only: Callable[[str, bool], str | None] = lambda strategy, is_cluster: None  # skip reason, if any
 
 
+def _parked(cluster_id: str) -> bool:
+    from moto.rds.models import rds_backends
+
+    return cluster_id in rds_backends[ACCOUNT_ID]["us-east-1"].clusters
+
+
 def _by_kind(instance_operation: str, cluster_operation: str) -> Callable[[bool], str]:
     return lambda is_cluster: cluster_operation if is_cluster else instance_operation
 
@@ -221,6 +227,23 @@ STEPS = [
         only=_cluster_swap_only,
     ),
     Step(
+        # an Aurora custom endpoint belongs to the original: taken from it (parked aside)...
+        "take a custom endpoint from the original", "db_restore", "RestoreError",
+        _by_kind("DeleteDBClusterEndpoint", "DeleteDBClusterEndpoint"),
+        lambda names, strategy: lambda p: True,
+        took_over=True,
+        only=_clusters_only,
+    ),
+    Step(
+        # ...and created again, same name, on the copy that holds the identifier now
+        "create the custom endpoint on the copy", "db_restore", "RestoreError",
+        _by_kind("CreateDBClusterEndpoint", "CreateDBClusterEndpoint"),
+        # while the original is parked aside: the rollback creates it again on the original, same name
+        lambda names, strategy: lambda p: p.get("DBClusterIdentifier") == names.original and _parked(names.aside),
+        took_over=True,
+        only=_clusters_only,
+    ),
+    Step(
         # the copy serves the identifier already; a rollback now takes a final snapshot of it
         "protect the restored copy", "db_restore", "RestoreError",
         _by_kind("ModifyDBInstance", "ModifyDBCluster"),
@@ -287,6 +310,8 @@ def _not_waited_for(step: Step) -> str | None:
         return None
     if "Snapshot" in step.operation(False):
         return "not injectable: the emulator removes a snapshot at once (no 'deleting' status to end failed or outlast)"
+    if "Endpoint" in step.operation(False):
+        return "not injectable: custom endpoints are timed by their own emulation, not the latency model"
     return "cannot occur: nothing waits for this call itself (the step goes on to the delete, and the database's deletion is awaited)"
 
 
@@ -454,12 +479,17 @@ def create_database(emulator: Emulator, is_cluster: bool) -> Database:
     with emulator.settled():
         if is_cluster:
             make_cluster(rds, emulator.client("ec2"), identifier, members=2)
+            rds.create_db_cluster_endpoint(
+                DBClusterIdentifier=identifier, DBClusterEndpointIdentifier=f"{identifier}-reporting",
+                EndpointType="READER", StaticMembers=[f"{identifier}-2"],
+            )
             rds.create_db_cluster_snapshot(
                 DBClusterIdentifier=identifier, DBClusterSnapshotIdentifier=f"{identifier}-snapshot"
             )
         else:
             make_instance(rds, emulator.client("ec2"), identifier)
             rds.create_db_snapshot(DBInstanceIdentifier=identifier, DBSnapshotIdentifier=f"{identifier}-snapshot")
+    emulator.settle()  # the custom endpoint too
     before = databases.capture(kind_for(is_cluster), identifier, rds)
     return Database(
         emulator, identifier, is_cluster, before, resource_ids(emulator, identifier), snapshot_ids(emulator, identifier)

@@ -37,6 +37,7 @@ from moto.core.config import default_user_config
 from trapheus_local import clock as clock_module
 from trapheus_local import moto_shims, speedups
 from trapheus_local.clock import VirtualClock
+from trapheus_local.cluster_endpoints import CustomEndpoints
 from trapheus_local.functions import InProcessRuntime, Invocation
 from trapheus_local.latency import LatencyModel
 from trapheus_local.rds_calls import RdsCallLog, intercepted
@@ -231,6 +232,7 @@ class Emulator:
             self.strict = StrictRds(
                 self.latency, lambda: self.clock.elapsed, account_id=ACCOUNT_ID, region=self.region, quotas=quotas
             )
+        self.custom_endpoints = CustomEndpoints(lambda: self.clock.elapsed, self.latency, account_id=ACCOUNT_ID, region=self.region)
         self.rds_calls = RdsCallLog()
         self.runtime = InProcessRuntime()
         self._stack: contextlib.ExitStack | None = None
@@ -252,7 +254,7 @@ class Emulator:
             stack.enter_context(speedups.installed())
             if self.strict is not None:
                 self.latency.timed(self.strict.timing, lambda: self.clock.elapsed)
-            stack.enter_context(intercepted(self.rds_calls, self.latency, self.strict))
+            stack.enter_context(intercepted(self.rds_calls, self.latency, self.strict, [self.custom_endpoints]))
             stack.enter_context(self.runtime.installed())
             stack.enter_context(_quiet_interpreter())
             stack.enter_context(self._ends.installed())
@@ -278,6 +280,7 @@ class Emulator:
     def settle(self) -> None:
         """Let every RDS operation in flight finish now, as if enough time had passed."""
         self.latency.settle()
+        self.custom_endpoints.settle()
         if self.strict is not None:
             self.strict.settle()
 

@@ -43,6 +43,7 @@ IDENTIFIER_PARAMETERS = (
     "DBInstanceIdentifier",
     "NewDBInstanceIdentifier",
     "TargetDBInstanceIdentifier",
+    "SourceDBInstanceIdentifier",
     "DBClusterIdentifier",
     "NewDBClusterIdentifier",
     "DBSnapshotIdentifier",

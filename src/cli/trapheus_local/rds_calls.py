@@ -10,9 +10,9 @@ import contextlib
 import copy
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from unittest import mock
 
 from moto.core.responses import ActionResult
@@ -64,9 +64,21 @@ class RdsCallLog:
             self._calls.clear()
 
 
+class Extension(Protocol):
+    """Operations moto lacks, served here, and what they must learn of the calls moto serves."""
+
+    def operations(self) -> dict[str, Callable[[Mapping[str, Any]], dict]]: ...
+
+    def after(self, operation: str, params: Mapping[str, Any]) -> None: ...
+
+
 @contextlib.contextmanager
-def intercepted(log: RdsCallLog, latency: LatencyModel, strict: StrictRds | None = None) -> Iterator[None]:
-    """Record every RDS call into ``log``, apply ``latency`` and (unless lenient) the ``strict`` model while the block runs."""
+def intercepted(
+    log: RdsCallLog, latency: LatencyModel, strict: StrictRds | None = None, extensions: Sequence[Extension] = ()
+) -> Iterator[None]:
+    """Record every RDS call into ``log``, apply ``latency`` and (unless lenient) the ``strict`` model while the
+    block runs; ``extensions`` (and the strict model) answer the operations moto lacks."""
+    extensions = [*extensions, *([strict] if strict is not None else [])]
     original_call_action = RDSResponse.call_action
 
     def call_action(self: RDSResponse) -> Any:
@@ -93,20 +105,26 @@ def intercepted(log: RdsCallLog, latency: LatencyModel, strict: StrictRds | None
         if handler is not None and operation in DESCRIBES:
             setattr(self, method_name, _describing(handler, operation, params, latency, strict))
         elif handler is not None:
-            setattr(self, method_name, _mutating(handler, operation, params, latency, strict))
+            setattr(self, method_name, _mutating(handler, operation, params, latency, strict, extensions))
         return original_call_action(self)
 
     with contextlib.ExitStack() as stack:
         stack.enter_context(mock.patch.object(RDSResponse, "call_action", call_action))
-        if strict is not None:
-            # an operation moto lacks, answered by the model
-            stack.enter_context(
-                mock.patch.object(
-                    RDSResponse, "describe_account_attributes",
-                    lambda self: ActionResult(strict.account_attributes()), create=True,
+        for extension in extensions:
+            for operation, serve in extension.operations().items():
+                stack.enter_context(
+                    mock.patch.object(RDSResponse, camelcase_to_underscores(operation), _served(serve), create=True)
                 )
-            )
         yield
+
+
+def _served(serve: Callable[[Mapping[str, Any]], dict]) -> Callable[[RDSResponse], ActionResult]:
+    """An RDSResponse method answering an operation moto lacks."""
+
+    def method(self: RDSResponse) -> ActionResult:
+        return ActionResult(serve(_original_params(self)))
+
+    return method
 
 
 def _raising(error: Exception) -> Any:
@@ -117,7 +135,12 @@ def _raising(error: Exception) -> Any:
 
 
 def _mutating(
-    handler: Any, operation: str, params: dict[str, Any], latency: LatencyModel, strict: StrictRds | None
+    handler: Any,
+    operation: str,
+    params: dict[str, Any],
+    latency: LatencyModel,
+    strict: StrictRds | None,
+    extensions: Sequence[Extension],
 ) -> Any:
     def run() -> Any:
         if strict is not None:
@@ -125,8 +148,8 @@ def _mutating(
         response = handler()
         result = response.result if isinstance(response, ActionResult) else None
         latency.after_success(operation, params, result if isinstance(result, dict) else {})
-        if strict is not None:
-            strict.after(operation, params)
+        for extension in extensions:
+            extension.after(operation, params)
         return response
 
     return run

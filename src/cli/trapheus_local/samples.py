@@ -76,6 +76,9 @@ def make_instance(rds: Any, ec2: Any, identifier: str = "orders-db", **overrides
         MonitoringRoleArn=MONITORING_ROLE_ARN,
         AutoMinorVersionUpgrade=False,
         CACertificateIdentifier="rds-ca-rsa2048-g1",
+        EngineLifecycleSupport="open-source-rds-extended-support-disabled",  # a restore defaults to paid support
+        EnablePerformanceInsights=True,
+        PerformanceInsightsRetentionPeriod=31,
         Tags=[{"Key": "team", "Value": "orders"}, {"Key": "env", "Value": "staging"}],
     )
     arguments.update(overrides)
@@ -99,7 +102,7 @@ def make_cluster(
     arguments: dict[str, Any] = dict(
         DBClusterIdentifier=identifier,
         Engine="aurora-mysql",
-        EngineVersion="8.0.mysql_aurora.3.05.2",
+        EngineVersion="8.0.mysql_aurora.3.08.0",
         MasterUsername="admin",
         MasterUserPassword=PASSWORD,
         Port=3310,
@@ -113,7 +116,9 @@ def make_cluster(
         BackupRetentionPeriod=7,
         PreferredBackupWindow="02:00-03:00",
         PreferredMaintenanceWindow="mon:04:00-mon:05:00",
-        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 8.0},
+        # auto-pause (MinCapacity 0) keeps its delay only while it is on
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.0, "MaxCapacity": 8.0, "SecondsUntilAutoPause": 900},
+        EngineLifecycleSupport="open-source-rds-extended-support-disabled",
         Tags=[{"Key": "team", "Value": "ledger"}],
     )
     if database_name:

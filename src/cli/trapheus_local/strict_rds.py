@@ -25,7 +25,7 @@ from typing import Any
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import DBInstance, RDSBackend, rds_backends
 
-from trapheus_local.latency import CLUSTER, CLUSTER_SNAPSHOT, INSTANCE, SNAPSHOT, LatencyModel
+from trapheus_local.latency import CLUSTER, CLUSTER_SNAPSHOT, IDENTIFIER_PARAMETERS, INSTANCE, SNAPSHOT, LatencyModel
 from trapheus_local.rds_engines import engine_family, major_version, version_key
 from trapheus_local.rds_timing import DEFAULT_ASSUMPTIONS, HOUR, USABLE_STATUSES, Assumptions, Phase, RdsTiming
 
@@ -36,23 +36,6 @@ AURORA = "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/"
 CLUSTER_VOLUME_GIB = 100.0  # Aurora reports no allocated storage; a cluster's operations are timed at this size
 STORAGE_CHANGE_INTERVAL = 6 * HOUR
 RESERVED_TAG_PREFIXES = ("aws:", "rds:")
-# Parameters that carry an RDS identifier; RDS stores them in lower case.
-IDENTIFIER_PARAMETERS = (
-    "DBInstanceIdentifier",
-    "NewDBInstanceIdentifier",
-    "TargetDBInstanceIdentifier",
-    "SourceDBInstanceIdentifier",
-    "DBClusterIdentifier",
-    "NewDBClusterIdentifier",
-    "DBSnapshotIdentifier",
-    "SourceDBSnapshotIdentifier",
-    "TargetDBSnapshotIdentifier",
-    "DBClusterSnapshotIdentifier",
-    "SourceDBClusterSnapshotIdentifier",
-    "TargetDBClusterSnapshotIdentifier",
-    "SnapshotIdentifier",
-    "FinalDBSnapshotIdentifier",
-)
 _STORAGE_PARAMETERS = ("AllocatedStorage", "StorageType", "Iops", "StorageThroughput")
 _NEW_NAME = {"ModifyDBInstance": "NewDBInstanceIdentifier", "ModifyDBCluster": "NewDBClusterIdentifier"}
 # operation -> (kind it creates, parameter naming it)
@@ -502,6 +485,10 @@ class StrictRds:
         self._instant = 0  # > 0: operations finish at once (arranging the world before a run)
 
     # -- hooks (rds_calls) ---------------------------------------------------------------------------
+
+    def operations(self) -> dict[str, Callable[[Mapping[str, Any]], dict]]:
+        """Operations moto lacks that the model answers."""
+        return {"DescribeAccountAttributes": lambda params: self.account_attributes()}
 
     def normalise(self, params: Any) -> None:
         """Identifiers are case-insensitive and stored in lower case.

@@ -46,6 +46,8 @@ class Setting:
 
 # Set on the restored copy only once it is verified: a protected copy could not be discarded by a rollback.
 PROTECTION = "DeletionProtection"
+# Aurora custom endpoints move to the copy only once it holds the original identifier (trapheus.endpoints).
+ENDPOINTS = "endpoints"
 RESERVED_TAG_PREFIXES = ("aws:", "rds:")
 
 
@@ -93,13 +95,20 @@ def _provisioned_performance(d: dict) -> bool:
     return False
 
 
-def _domain(key: str) -> Reader:
-    """One field of the (first) Kerberos / Active Directory domain membership."""
+def _domain(key: str, *, self_managed: bool) -> Reader:
+    """One field of the (first) Kerberos / Active Directory domain membership.
+
+    An AWS Managed Microsoft AD membership is given back as Domain + DomainIAMRoleName; a self-managed one
+    (it has an AuthSecretArn) as DomainFqdn, DomainOu, DomainAuthSecretArn and DomainDnsIps. RDS takes one
+    set or the other, never both.
+    """
 
     def read(d: dict) -> Any:
         memberships = [m for m in d.get("DomainMemberships") or [] if m.get("Status") not in ("removing-membership", "removed")]
-        value = memberships[0].get(key) if memberships else None
-        return sorted(value) if isinstance(value, list) else value
+        if not memberships or bool(memberships[0].get("AuthSecretArn")) != self_managed:
+            return None
+        value = memberships[0].get(key)
+        return (sorted(value) or None) if isinstance(value, list) else value
 
     return read
 
@@ -158,12 +167,12 @@ INSTANCE_SETTINGS: tuple[Setting, ...] = (
     Setting("EngineLifecycleSupport", _key("EngineLifecycleSupport"), modifiable=False),
     Setting("DedicatedLogVolume", _key("DedicatedLogVolume")),
     Setting("ProcessorFeatures", _processor_features),
-    Setting("Domain", _domain("Domain")),
-    Setting("DomainIAMRoleName", _domain("IAMRoleName")),
-    Setting("DomainFqdn", _domain("FQDN")),
-    Setting("DomainOu", _domain("OU")),
-    Setting("DomainAuthSecretArn", _domain("AuthSecretArn")),
-    Setting("DomainDnsIps", _domain("DnsIps")),
+    Setting("Domain", _domain("Domain", self_managed=False)),
+    Setting("DomainIAMRoleName", _domain("IAMRoleName", self_managed=False)),
+    Setting("DomainFqdn", _domain("FQDN", self_managed=True)),
+    Setting("DomainOu", _domain("OU", self_managed=True)),
+    Setting("DomainAuthSecretArn", _domain("AuthSecretArn", self_managed=True)),
+    Setting("DomainDnsIps", _domain("DnsIps", self_managed=True)),
     Setting("DatabaseInsightsMode", _key("DatabaseInsightsMode"), at_restore=False),
     # RDS can manage the master password only through a modify (a restore copies the password, not the secret)
     Setting("ManageMasterUserPassword", _managed_secret, at_restore=False),
@@ -216,8 +225,8 @@ CLUSTER_SETTINGS: tuple[Setting, ...] = (
     Setting("CopyTagsToSnapshot", _key("CopyTagsToSnapshot")),
     Setting("KmsKeyId", _when(_cluster_has("StorageEncrypted"), _key("KmsKeyId")), modifiable=False),  # unencrypted: none
     Setting("EngineLifecycleSupport", _key("EngineLifecycleSupport"), modifiable=False),
-    Setting("Domain", _domain("Domain")),
-    Setting("DomainIAMRoleName", _domain("IAMRoleName")),
+    Setting("Domain", _domain("Domain", self_managed=False)),
+    Setting("DomainIAMRoleName", _domain("IAMRoleName", self_managed=False)),
     Setting("DatabaseInsightsMode", _key("DatabaseInsightsMode"), at_restore=False),
     Setting("ManageMasterUserPassword", _managed_secret, at_restore=False),
     Setting("MasterUserSecretKmsKeyId", _when(_managed_secret, _secret_key), at_restore=False),
@@ -281,8 +290,9 @@ def capture_instance(description: dict) -> dict:
     }
 
 
-def capture_cluster(description: dict, member_descriptions: list[dict]) -> dict:
-    """``member_descriptions`` are the member instances' describe results (any order)."""
+def capture_cluster(description: dict, member_descriptions: list[dict], endpoints: list[dict] | None = None) -> dict:
+    """``member_descriptions`` are the member instances' describe results (any order); ``endpoints`` its custom
+    endpoints (trapheus.endpoints.capture)."""
     writers = {m["DBInstanceIdentifier"] for m in description.get("DBClusterMembers", []) if m.get("IsClusterWriter")}
     members = [
         {
@@ -302,6 +312,7 @@ def capture_cluster(description: dict, member_descriptions: list[dict]) -> dict:
         "tags": _tags(description),
         "roles": _roles(description),
         "members": members,
+        "endpoints": endpoints or [],
     }
 
 
@@ -370,6 +381,8 @@ def twin_differences(original: dict, restored: dict, *, ignore: frozenset[str] =
     """
     wanted_settings = {k: v for k, v in original["settings"].items() if k not in ignore}
     problems = [f"{name}: wanted {w!r}, found {a!r}" for name, (w, a) in differences(wanted_settings, restored["settings"]).items()]
+    if ENDPOINTS not in ignore and original.get("endpoints", []) != restored.get("endpoints", []):
+        problems.append(f"custom endpoints: wanted {original.get('endpoints')!r}, found {restored.get('endpoints')!r}")
     if original.get("tags", []) != restored.get("tags", []):
         problems.append(f"tags: wanted {original.get('tags')!r}, found {restored.get('tags')!r}")
     if original.get("roles", []) != restored.get("roles", []):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trapheus import clients
+from trapheus import clients, endpoints
 from trapheus.configuration import capture_cluster, capture_instance
 from trapheus.errors import (
     DatabaseNotFoundError,
@@ -60,7 +60,7 @@ def capture(kind: DatabaseKind, identifier: str, rds: Any = None) -> dict:
     if kind is INSTANCE:
         return capture_instance(description)
     members = [describe(INSTANCE, m, client) for m in member_ids(description)]
-    return capture_cluster(description, members)
+    return capture_cluster(description, members, endpoints.capture(identifier, client))
 
 
 def rename_one(kind: DatabaseKind, current: str, new: str, rds: Any = None) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from trapheus import clients
 from trapheus.configuration import (
     CLUSTER_SETTINGS,
+    ENDPOINTS,
     INSTANCE_SETTINGS,
     MEMBER_SETTINGS,
     PROTECTION,
@@ -129,19 +130,20 @@ def apply_configuration(kind: DatabaseKind, target_id: str, configuration: dict,
     client = _rds(rds)
     current = capture(kind, target_id, client)
     changed: dict[str, list[str]] = {}
-    table = CLUSTER_SETTINGS if kind is CLUSTER else INSTANCE_SETTINGS
-    arguments = modify_arguments(table, configuration["settings"], current["settings"])
-    if arguments:
-        _modify(kind, target_id, arguments, client)
-        changed[target_id] = sorted(arguments)
+    # roles and tags first: RDS adds a role only to an available database, and the modify makes it "modifying"
+    if _add_roles(kind, target_id, configuration.get("roles", []), current.get("roles", []), client):
+        changed.setdefault(target_id, []).append("AssociatedRoles")
     arn = find(kind, target_id, client)[kind.arn_key]
     missing_tags = [t for t in configuration.get("tags", []) if t not in current.get("tags", [])]
     if missing_tags:
         with aws_errors(RestoreError, f"tagging {target_id!r}"):
             client.add_tags_to_resource(ResourceName=arn, Tags=missing_tags)
         changed.setdefault(target_id, []).append("Tags")
-    if _add_roles(kind, target_id, configuration.get("roles", []), current.get("roles", []), client):
-        changed.setdefault(target_id, []).append("AssociatedRoles")
+    table = CLUSTER_SETTINGS if kind is CLUSTER else INSTANCE_SETTINGS
+    arguments = modify_arguments(table, configuration["settings"], current["settings"])
+    if arguments:
+        _modify(kind, target_id, arguments, client)
+        changed.setdefault(target_id, []).extend(sorted(arguments))
     if kind is CLUSTER:
         found_members = {m["identifier"]: m for m in current.get("members", [])}
         for member in configuration.get("members", []):
@@ -172,13 +174,14 @@ def verify_twin(
 ) -> tuple[list[str], dict]:
     """Every difference between the restored database and the captured configuration, and what was read.
 
-    ``protected`` False leaves deletion protection out (it is set once the rest is verified).
+    ``protected`` False leaves deletion protection and custom endpoints out (both come once the copy has taken
+    the original identifier and the rest is verified).
     """
     restored = capture(kind, target_id, _rds(rds))
     renamed_back = {v: k for k, v in member_targets.items()}
     for member in restored.get("members", []):
         member["identifier"] = renamed_back.get(member["identifier"], member["identifier"])
-    ignore = frozenset() if protected else frozenset({PROTECTION})
+    ignore = frozenset() if protected else frozenset({PROTECTION, ENDPOINTS})
     return twin_differences(configuration, restored, ignore=ignore), restored
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from trapheus import databases, exports, preflight, restore, retention, snapshots, waiters
+from trapheus import clients, databases, endpoints, exports, preflight, restore, retention, snapshots, waiters
 from trapheus.errors import InvalidInputError, RestoreError
 from trapheus.names import RestoreNames
 
@@ -110,6 +110,10 @@ def restore_step(event: dict) -> dict:
         return {"result": "twin", "differences": [], **_restored_summary(kind, target)}
     if action == "protect":
         return {"result": "protecting", **restore.protect(kind, target, configuration)}
+    if action in ("move_endpoints", "return_endpoints"):
+        # onto the copy at the original identifier, from the original parked aside; or back onto the original
+        source = names.aside if action == "move_endpoints" else None
+        return endpoints.place(configuration.get("endpoints", []), names.original, source, clients.client("rds"), int(event.get("attempt") or 0))
     raise InvalidInputError(f"unknown restore action {action!r}")
 
 
