@@ -538,7 +538,7 @@ CALL_RESOURCES = {
 
 def test_the_operator_role_allows_every_call_of_a_plan_and_a_followed_restore(monkeypatch):
     """The smoke step and the restore workflow, run against the emulator with every AWS call recorded."""
-    from support.rds_fixtures import make_instance
+    from support.rds_fixtures import STACK_PARAMETERS, make_instance
     from typer.testing import CliRunner
 
     from trapheus import clients
@@ -563,9 +563,12 @@ def test_the_operator_role_allows_every_call_of_a_plan_and_a_followed_restore(mo
     runner = CliRunner()
     clients.reset()
     with Emulator() as emulator:
-        emulator.deploy(TEMPLATE, {"LogLevel": "WARNING"}, stack_name=stack)
-        make_instance(emulator.client("rds"), emulator.client("ec2"), "orders-db")
-        emulator.client("rds").create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot")
+        emulator.deploy(TEMPLATE, {"LogLevel": "WARNING", **STACK_PARAMETERS}, stack_name=stack)
+        with emulator.settled():  # a database that existed long before the pipeline ran
+            make_instance(emulator.client("rds"), emulator.client("ec2"), "orders-db")
+            emulator.client("rds").create_db_snapshot(
+                DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot"
+            )
         common = ["--stack-name", stack, "--json"]
         plan = runner.invoke(app, ["plan", "orders-db", "--poll-seconds", "0", *common])
         started = runner.invoke(app, ["restore", "orders-db", "--task", "create_snapshot_only", "--no-follow", *common])
