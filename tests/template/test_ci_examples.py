@@ -72,7 +72,8 @@ def test_the_restore_starts_under_the_operator_role_for_no_longer_than_it_may_ho
     (assume,) = steps_using(job, CREDENTIALS_ACTION)
     assert assume["with"]["role-to-assume"] == "${{ vars.TRAPHEUS_OPERATOR_ROLE_ARN }}"
     roles = yaml.load(ROLE_TEMPLATE.read_text(), Loader=_CloudFormationLoader)
-    assert assume["with"]["role-duration-seconds"] <= roles["Resources"]["OperatorRole"]["Properties"]["MaxSessionDuration"]
+    longest = roles["Resources"]["OperatorRole"]["Properties"]["MaxSessionDuration"]
+    assert assume["with"]["role-duration-seconds"] <= longest
     assert job["timeout-minutes"] * 60 <= assume["with"]["role-duration-seconds"]
     script = run_scripts(job)
     assert "args=(restore " in script and "--no-follow --json" in script
@@ -95,7 +96,10 @@ def test_the_options_the_examples_pass_exist():
     from trapheus_cli.main import app
 
     command = typer.main.get_command(app)
-    options = {name: {o for p in sub.params for o in [*p.opts, *p.secondary_opts]} for name, sub in command.commands.items()}
+    options = {
+        name: {option for param in sub.params for option in [*param.opts, *param.secondary_opts]}
+        for name, sub in command.commands.items()
+    }
     assert {"--task", "--cluster", "--strategy", "--stack-name", "--no-follow", "--json"} <= options["restore"]
     assert {"--follow", "--poll-seconds", "--json"} <= options["status"]
     assert {"--cluster", "--stack-name", "--json"} <= options["plan"]

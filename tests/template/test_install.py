@@ -367,8 +367,9 @@ def test_the_environments_region_must_match_the_jobs(tmp_path, capsys):
     assert install.main(["--config-env", "staging"], runner=runner, environ={**NO_TTY_CI, "AWS_REGION": "eu-west-1"},
                         stdin_isatty=False, prompt=no_prompt, samconfig=path) == 0  # fmt: skip
     assert runner.commands[-1][runner.commands[-1].index("--region") + 1] == "eu-west-1"
-    assert install.main(["--config-env", "staging"], runner=Recorder(), environ={**NO_TTY_CI, "AWS_REGION": "us-east-1"},
-                        stdin_isatty=False, prompt=no_prompt, samconfig=path) == 2  # fmt: skip
+    elsewhere = {**NO_TTY_CI, "AWS_REGION": "us-east-1"}
+    assert install.main(["--config-env", "staging"], runner=Recorder(), environ=elsewhere, stdin_isatty=False,
+                        prompt=no_prompt, samconfig=path) == 2  # fmt: skip
     assert "deploys to eu-west-1 but AWS_REGION is us-east-1" in capsys.readouterr().err
 
 
@@ -380,7 +381,8 @@ def test_the_environments_region_must_match_the_jobs(tmp_path, capsys):
          "sets confirm_changeset: install.py decides it itself"),
         (STAGING + '\n[qa.deploy.parameters]\nstack_name = "qa"\nparameter_overrides = "SlackWebhookUrls=https://x"\n',
          ["--config-env", "qa"], "secrets do not belong in a file"),
-        (STAGING + '\n[qa.deploy.parameters]\nstack_name = "qa"\nparameter_overrides = ["ScheduleExpression=rate(1 day)"]\n',
+        (STAGING + '\n[qa.deploy.parameters]\nstack_name = "qa"\n'
+         'parameter_overrides = ["ScheduleExpression=rate(1 day)"]\n',
          ["--config-env", "qa"], "'day)': expected Name=Value"),
         (STAGING + '\n[qa.deploy.parameters]\nstack_name = "qa"\nparameter_overrides = "NoSuchParameter=1"\n',
          ["--config-env", "qa"], "'NoSuchParameter=1': expected Name=Value"),
