@@ -20,6 +20,7 @@ test: dev           ## the whole test suite
 
 check: dev          ## deployability and security checks of the template (sam, cfn-lint, checkov)
 	bash scripts/check-template.sh
+	PYTHON=$(PYTHON) bash scripts/check-ci-examples.sh
 
 graph:              ## redraw docs/diagrams from the ASL files
 	trapheus graph

@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.live import Live
 
+from trapheus.alerts import execution_console_url
 from trapheus.errors import InvalidInputError
 from trapheus.inputs import Strategy, Task, parse_request
 from trapheus_cli import diagrams, executions, plan
@@ -138,7 +139,15 @@ def restore(
         arn = executions.start(aws.stepfunctions, machine, payload, name)
         if not follow:
             if json_output:
-                _print_json({"executionArn": arn, "name": name, "stateMachineArn": machine, "input": payload})
+                _print_json(
+                    {
+                        "executionArn": arn,
+                        "consoleUrl": execution_console_url(arn),
+                        "name": name,
+                        "stateMachineArn": machine,
+                        "input": payload,
+                    }
+                )
             else:
                 Console().print(f"started [bold]{name}[/]\n{arn}", highlight=False)
             return
@@ -198,6 +207,10 @@ def _follow(aws: Aws, arn: str, name: str, poll_seconds: float, json_output: boo
 @app.command()
 def status(
     execution: ExecutionArgument,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Follow the run until it ends; exit 1 unless it succeeded.")
+    ] = False,
+    poll_seconds: PollOption = 5.0,
     stack_name: StackOption = DEFAULT_STACK,
     state_machine_arn: MachineOption = None,
     json_output: JsonOption = False,
@@ -205,13 +218,17 @@ def status(
     region: RegionOption = None,
     profile: ProfileOption = None,
 ) -> None:
-    """Show where a run is: status, current step, error."""
+    """Show where a run is: status, current step, error; with --follow, wait for its end (as restore does)."""
     with _explained(json_output):
-        _, latest = _look_up(execution, stack_name, state_machine_arn, Target(endpoint_url, region, profile))
+        aws, latest = _look_up(execution, stack_name, state_machine_arn, Target(endpoint_url, region, profile))
+        if follow:
+            latest = _follow(aws, latest.arn, latest.name, poll_seconds, json_output)
         if json_output:
             _print_json(latest.to_dict())
         else:
             Console().print(summary(latest))
+        if follow and not latest.succeeded:
+            raise typer.Exit(1)
 
 
 @app.command()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trapheus_local.functions import FunctionSpec
-from trapheus_local.template import TemplateError
+from trapheus_local.template import NO_VALUE, TemplateError
 
 if TYPE_CHECKING:
     from trapheus_local.engine import Deployment, Emulator
@@ -122,17 +122,26 @@ class StackDeployer:
             RoleName=name,
             Path=str(properties.get("Path", "/")),
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+            **self._boundary(properties),
         )["Role"]
         return DeployedResource(logical_id, "AWS::IAM::Role", name, {"Arn": role["Arn"], "RoleId": role["RoleId"]})
 
-    def _service_role(self, logical_id: str, service: str) -> str:
+    def _service_role(self, logical_id: str, service: str, properties: dict[str, Any]) -> str:
         """The role SAM would generate for a function or state machine without an explicit Role."""
         name = f"{self.stack_name}-{logical_id}Role"[:64]
         trust = {
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
         }
-        return str(self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+        created = self.client("iam").create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), **self._boundary(properties)
+        )
+        return str(created["Role"]["Arn"])
+
+    def _boundary(self, properties: dict[str, Any]) -> dict[str, str]:
+        """``PermissionsBoundary`` for create_role when the template sets one (an If may resolve to none)."""
+        boundary = self.resolve(properties.get("PermissionsBoundary"))
+        return {"PermissionsBoundary": str(boundary)} if boundary and boundary is not NO_VALUE else {}
 
     def bucket(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
         name = self.name_for(logical_id, self.resolve(properties.get("BucketName")), 63).lower()
@@ -207,7 +216,7 @@ class StackDeployer:
     def function(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
         merged = self.template.function_properties(logical_id)
         name = self.name_for(logical_id, self.resolve(merged.get("FunctionName")))
-        role = self.resolve(merged.get("Role")) or self._service_role(logical_id, "lambda.amazonaws.com")
+        role = self.resolve(merged.get("Role")) or self._service_role(logical_id, "lambda.amazonaws.com", merged)
         environment = {
             key: _environment_value(value)
             for key, value in self.resolve(merged.get("Environment", {}).get("Variables", {})).items()
@@ -261,7 +270,9 @@ class StackDeployer:
         substitutions = self.resolve(properties.get("DefinitionSubstitutions", {}))
         for key, value in substitutions.items():
             definition = definition.replace("${" + key + "}", _substitution_text(value))
-        role = self.resolve(properties.get("Role")) or self._service_role(logical_id, "states.amazonaws.com")
+        role = self.resolve(properties.get("Role")) or self._service_role(
+            logical_id, "states.amazonaws.com", properties
+        )
         arn = self.client("stepfunctions").create_state_machine(
             name=name, definition=definition, roleArn=str(role), type=str(properties.get("Type", "STANDARD"))
         )["stateMachineArn"]
