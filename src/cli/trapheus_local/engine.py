@@ -35,7 +35,7 @@ from moto import mock_aws
 from moto.core.config import default_user_config
 
 from trapheus_local import clock as clock_module
-from trapheus_local import moto_shims, speedups
+from trapheus_local import moto_shims, speedups, strict_dynamodb
 from trapheus_local.clock import VirtualClock
 from trapheus_local.functions import InProcessRuntime, Invocation
 from trapheus_local.latency import LatencyModel
@@ -196,8 +196,9 @@ class Emulator:
     A context manager; it starts moto (or joins a mock that is already running).
     """
 
-    def __init__(self, *, latency: LatencyModel | None = None, region: str | None = None) -> None:
+    def __init__(self, *, latency: LatencyModel | None = None, region: str | None = None, strict: bool = True) -> None:
         self.region = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        self.strict = strict
         self.latency = latency or LatencyModel()
         self.clock = VirtualClock()
         self.rds_calls = RdsCallLog()
@@ -217,6 +218,8 @@ class Emulator:
             stack.enter_context(mock.patch.dict(default_user_config["stepfunctions"], {"execute_state_machine": True}))
             stack.enter_context(moto_shims.installed())
             stack.enter_context(clock_module.installed(self.clock))
+            if self.strict:
+                stack.enter_context(strict_dynamodb.installed(self.clock))
             stack.enter_context(speedups.installed())
             stack.enter_context(intercepted(self.rds_calls, self.latency))
             stack.enter_context(self.runtime.installed())

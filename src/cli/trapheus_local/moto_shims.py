@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 from unittest import mock
 
+from moto.core.responses import ActionResult
+from moto.dynamodb.responses import DynamoHandler
 from moto.rds.models import DBInstance, DBInstanceClustered, RDSBackend
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -138,6 +140,38 @@ def _executions_without_a_name_get_one() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _contributor_insights_are_described() -> Iterator[None]:
+    # moto has no DescribeContributorInsights / UpdateContributorInsights (NotImplementedError).
+    # In AWS every table and GSI has a contributor insights status (DISABLED until enabled), which a
+    # table's settings capture reads and a restore replays. The status lives on moto's table, so
+    # it goes with the table when it is deleted.
+    def _insights(handler: DynamoHandler) -> dict[str, str]:
+        table = handler.dynamodb_backend.get_table(handler.body["TableName"])  # ResourceNotFoundException if absent
+        if not hasattr(table, "trapheus_contributor_insights"):
+            table.trapheus_contributor_insights = {}
+        return table.trapheus_contributor_insights
+
+    def describe(self: DynamoHandler) -> ActionResult:
+        index = self.body.get("IndexName")
+        status = _insights(self).get(index or "", "DISABLED")
+        return ActionResult({"TableName": self.body["TableName"], **({"IndexName": index} if index else {}),
+                             "ContributorInsightsStatus": status})  # fmt: skip
+
+    def update(self: DynamoHandler) -> ActionResult:
+        index = self.body.get("IndexName")
+        status = "ENABLED" if self.body["ContributorInsightsAction"] == "ENABLE" else "DISABLED"
+        _insights(self)[index or ""] = status
+        return ActionResult({"TableName": self.body["TableName"], **({"IndexName": index} if index else {}),
+                             "ContributorInsightsStatus": status})  # fmt: skip
+
+    with (
+        mock.patch.object(DynamoHandler, "describe_contributor_insights", describe, create=True),
+        mock.patch.object(DynamoHandler, "update_contributor_insights", update, create=True),
+    ):
+        yield
+
+
 SHIMS: tuple[Shim, ...] = (
     Shim(
         name="unique_automated_snapshot_names",
@@ -163,6 +197,11 @@ SHIMS: tuple[Shim, ...] = (
         name="executions_without_a_name_get_one",
         aws_behaviour="start_execution without a name generates a unique execution name",
         install=_executions_without_a_name_get_one,
+    ),
+    Shim(
+        name="contributor_insights_are_described",
+        aws_behaviour="every table and index has a contributor insights status that can be read and changed",
+        install=_contributor_insights_are_described,
     ),
 )
 
