@@ -168,3 +168,49 @@ def test_a_clean_up_never_acts_on_a_table_another_run_took_since(emulator, stack
     assert cleanup.status == "FAILED" and cleanup.error == "RestoreInProgressError"
     assert "Another run holds the table" in cleanup.entered_states
     assert _lock(emulator, stack, "carts-copy")["execution"]["S"].endswith(":newer")
+
+
+# -- the command line drives the same workflows and reads the same bucket --------------------------
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from trapheus_cli.main import app
+
+    result = CliRunner().invoke(app, ["table", *args, "--stack-name", "trapheus-local"])
+    return result.exit_code, result.output
+
+
+def test_the_table_commands_back_up_list_restore_and_report_progress(emulator, stack, model):
+    create_table(emulator, "profiles")
+    rows = items(70)
+    put_items(emulator, "profiles", rows)
+
+    code, output = _cli("backup", "profiles", "--segments", "2", "--poll-seconds", "0", "--json")
+    assert code == 0, output
+    backup_id = json.loads(output)["output"]["backupId"]
+    code, output = _cli("list", "profiles", "--json")
+    assert code == 0 and [b["backupId"] for b in json.loads(output)["backups"] if b["complete"]] == [backup_id]
+
+    code, output = _cli("restore", "profiles", backup_id, "--target", "profiles-copy", "--poll-seconds", "0", "--json")
+    assert code == 0, output
+    run = json.loads(output)
+    assert run["status"] == "SUCCEEDED" and run["output"]["items"] == 70
+    assert contents(all_items(emulator, "profiles-copy")) == contents(rows)
+
+    code, output = _cli("status", run["name"], "--json")
+    assert code == 0, output
+    loaded = json.loads(output)["loaded"]
+    assert loaded["items"] == 70 and {s["segment"] for s in loaded["segments"]} == {0, 1}
+    assert all(s["done"] for s in loaded["segments"])
+
+
+def test_the_table_commands_refuse_bad_input_before_starting_anything(emulator, stack, model):
+    before = len(emulator.client("stepfunctions").list_executions(stateMachineArn=stack.state_machine_arn(RESTORE))["executions"])
+    code, output = _cli("restore", "profiles", "not-a-backup-id", "--target", "profiles-copy", "--poll-seconds", "0")
+    assert code == 2 and "invalid request" in output and "backupId" in output
+    code, output = _cli("restore", "profiles", "20260101T000000Z-00000000", "--poll-seconds", "0")
+    assert code == 2 and "give 'target'" in output
+    after = len(emulator.client("stepfunctions").list_executions(stateMachineArn=stack.state_machine_arn(RESTORE))["executions"])
+    assert after == before

@@ -391,18 +391,14 @@ def stock(stack: Deployment, emulator: Emulator) -> str:
     return "stock"
 
 
-@pytest.mark.parametrize(("request_input", "error"), BAD_BACKUPS, ids=lambda v: json.dumps(v)[:40])
-def test_a_bad_backup_request_is_refused_before_any_change(tables, stock, request_input, error):
-    before = set(tables.dynamodb.list_tables()["TableNames"]), len(tables.keys(""))
-    result = tables.stack.run(BACKUP, request_input)
-    assert result.error == error, result.cause
-    _no_change(tables, result, *before)
+BAD_REQUESTS = [(BACKUP, *case) for case in BAD_BACKUPS] + [(RESTORE, *case) for case in BAD_RESTORES]
 
 
-@pytest.mark.parametrize(("request_input", "error"), BAD_RESTORES, ids=lambda v: json.dumps(v)[:40])
-def test_a_bad_restore_request_is_refused_before_any_change(tables, stock, request_input, error):
+@pytest.mark.parametrize(("machine", "request_input", "error"), BAD_REQUESTS,
+                         ids=lambda v: json.dumps(v)[:40])  # fmt: skip
+def test_a_bad_request_is_refused_before_any_change(tables, stock, machine, request_input, error):
     before = set(tables.dynamodb.list_tables()["TableNames"]), len(tables.keys(""))
-    result = tables.stack.run(RESTORE, request_input)
+    result = tables.stack.run(machine, request_input)
     assert result.error == error, result.cause
     _no_change(tables, result, *before)
 

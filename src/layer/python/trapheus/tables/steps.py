@@ -12,6 +12,8 @@ import json
 import os
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from trapheus import clients
 from trapheus.errors import (
     BackupIncompleteError,
@@ -387,17 +389,22 @@ def delete_current(event: dict[str, Any]) -> dict[str, Any]:
         return {"result": "absent"}
     if journal.table_instance(current) != journal.table_instance({"CreationDateTime": original.get("createdAt")}):
         raise TableRestoreError(f"table {request['table']!r} was re-created since the run started; it is not deleted")
-    client = clients.client("dynamodb")
+    _journal(event, phase="deleting")
+    # the request names this table as the one to replace, and its backup is AVAILABLE
+    return _delete(current)
+
+
+def _delete(description: dict[str, Any]) -> dict[str, Any]:
+    """Delete a table, lifting its deletion protection first; a table still busy is a retried TableBusyError."""
+    name, client = description["TableName"], clients.client("dynamodb")
     try:
-        if current.get("DeletionProtectionEnabled"):
-            # the request names this table as the one to replace, and its backup is AVAILABLE
-            client.update_table(TableName=request["table"], DeletionProtectionEnabled=False)
-        _journal(event, phase="deleting")
-        client.delete_table(TableName=request["table"])
-    except Exception as error:
-        if getattr(error, "response", None) and error_code(error) == "ResourceInUseException":
-            raise TableBusyError(f"{request['table']} is being updated; the delete is retried: {error}") from error
-        with aws_errors(TableRestoreError, f"deleting {request['table']}"):
+        if description.get("DeletionProtectionEnabled"):
+            client.update_table(TableName=name, DeletionProtectionEnabled=False)
+        client.delete_table(TableName=name)
+    except ClientError as error:
+        if error_code(error) == "ResourceInUseException":
+            raise TableBusyError(f"{name} is being updated; deleting it is retried: {error}") from error
+        with aws_errors(TableRestoreError, f"deleting {name}"):
             raise
     return {"result": "deleting"}
 
@@ -441,17 +448,7 @@ def discard_partial(event: dict[str, Any]) -> dict[str, Any]:
         return {"result": "original"}
     if current.get("TableStatus") == "DELETING":
         return {"result": "deleting"}
-    client = clients.client("dynamodb")
-    try:
-        if current.get("DeletionProtectionEnabled"):
-            client.update_table(TableName=request["table"], DeletionProtectionEnabled=False)
-        client.delete_table(TableName=request["table"])
-    except Exception as error:
-        if getattr(error, "response", None) and error_code(error) == "ResourceInUseException":
-            raise TableBusyError(f"{request['table']} is busy; removing it is retried: {error}") from error
-        with aws_errors(TableRestoreError, f"removing the partial table {request['table']}"):
-            raise
-    return {"result": "deleting"}
+    return _delete(current)
 
 
 def recover(event: dict[str, Any]) -> dict[str, Any]:
