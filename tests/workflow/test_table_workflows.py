@@ -258,6 +258,25 @@ def test_a_fault_after_the_delete_puts_the_original_back_from_its_on_demand_back
     _alerted(tables, "restored from its on-demand backup")
 
 
+def test_a_fault_while_the_original_is_being_deleted_waits_for_it_then_puts_it_back(tables):
+    create_table(tables.emulator, "rewards")
+    put_items(tables.emulator, "rewards", items(15))
+    backup_id = tables.backed_up("rewards")
+    tables.model.delete_seconds = 100.0  # several polls of DELETING
+    # validation describes the table twice, the delete step once, the first check sees DELETING: the second fails
+    tables.model.fail("DescribeTable", "rewards", code="InternalServerError", after=4)
+    try:
+        result = tables.restore(backup_id, "rewards", replace=True)
+    finally:
+        tables.model.delete_seconds = 10.0
+
+    assert result.status == "FAILED" and "Check the deleted table" in result.entered_states
+    assert "Wait for the partial table to go" in result.entered_states, "the deleting original was waited out"
+    assert "Recover the original table" in result.entered_states and "Create the target table" not in result.entered_states
+    assert contents(all_items(tables.emulator, "rewards")) == contents(items(15))
+    _alerted(tables, "restored from its on-demand backup")
+
+
 def test_a_fault_before_the_delete_leaves_the_table_alone(tables):
     create_table(tables.emulator, "invoices")
     put_items(tables.emulator, "invoices", items(12))

@@ -439,15 +439,19 @@ def configure(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def discard_partial(event: dict[str, Any]) -> dict[str, Any]:
-    """Rollback: delete the table under the name only if this run made it; anything else is left alone."""
+    """Rollback: delete the table under the name only if this run made it; anything else is left alone.
+
+    A table already DELETING (the original, stopped or failed mid-delete) is waited out, so the
+    recovery that follows finds the name free instead of a table about to vanish.
+    """
     request, run = event["request"], str((event.get("names") or {}).get("run"))
     current = settings.describe(request["table"])
     if current is None:
         return {"result": "absent"}
-    if _tags(current["TableArn"]).get(RESTORE_RUN_TAG) != run:
-        return {"result": "original"}
     if current.get("TableStatus") == "DELETING":
         return {"result": "deleting"}
+    if _tags(current["TableArn"]).get(RESTORE_RUN_TAG) != run:
+        return {"result": "original"}
     return _delete(current)
 
 
