@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from moto.ses.models import ses_backends
 from support.slack import SlackListener
 from support.table_fixtures import all_items, contents, create_table, items, put_items
 
@@ -24,7 +23,6 @@ from trapheus import clients
 from trapheus.tables import settings as table_settings
 from trapheus_local import Emulator, execution_events, strict_dynamodb
 from trapheus_local.engine import Deployment, ExecutionResult
-from trapheus_local.resources import ACCOUNT_ID
 
 BACKUP, RESTORE = "TableBackupStateMachine", "TableRestoreStateMachine"
 REAL_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"

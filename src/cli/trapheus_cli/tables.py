@@ -192,10 +192,10 @@ def list_backups(
         rows = Table(title=f"backups of {table} in s3://{name}")
         for column in ("backup id", "complete", "method", "items", "bytes"):
             rows.add_column(column)
-        for summary in found:
-            rows.add_row(summary.backup_id, "yes" if summary.complete else "NO (never finished)", summary.method or "",
-                         "" if summary.items is None else str(summary.items),
-                         "" if summary.bytes is None else str(summary.bytes))  # fmt: skip
+        for backup in found:
+            rows.add_row(backup.backup_id, "yes" if backup.complete else "NO (never finished)", backup.method or "",
+                         "" if backup.items is None else str(backup.items),
+                         "" if backup.bytes is None else str(backup.bytes))  # fmt: skip
         Console().print(rows)
 
 

@@ -23,7 +23,7 @@ from trapheus import clients
 from trapheus.errors import BackupCorruptError, BackupIncompleteError, BackupNotFoundError, TableBackupError
 from trapheus.log import logger
 from trapheus.tables.budget import Budget
-from trapheus.tables.manifest import BACKUPS_PREFIX, BackupFile, BackupLocation, Manifest, Segment
+from trapheus.tables.manifest import BACKUPS_PREFIX, BackupFile, BackupLocation, Manifest
 from trapheus.throttling import aws_errors, error_code
 
 NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -274,7 +274,3 @@ def copy_backup(
         position += 1
         budget.spend(1)
     return position, position >= len(keys)
-
-
-def segment_files(segment: Segment) -> list[str]:
-    return [f.key for f in segment.files]
