@@ -22,6 +22,7 @@ from typing import Any
 from moto.rds.models import rds_backends
 from trapheus_local.clock import VirtualClock
 from trapheus_local.latency import CLUSTER, INSTANCE, LatencyModel
+from trapheus_local.rds_timing import USABLE_STATUSES
 
 AVAILABLE = "available"
 NEVER = math.inf
@@ -78,13 +79,13 @@ class DowntimeMeter:
         return max(self._resource_from(CLUSTER, self.identifier, cluster.status), min(members, default=NEVER))
 
     def _resource_from(self, kind: str, identifier: str, real_status: str) -> float:
-        shown, until = self.latency.peek(kind, identifier)
+        served_from = self.latency.served_from(kind, identifier, USABLE_STATUSES)
+        if served_from is not None:  # a timed transition: served once its last non-usable phase ends
+            return served_from if real_status == AVAILABLE else NEVER
+        shown, _ = self.latency.peek(kind, identifier)
         now = self.latency.now() if self.latency.now else 0.0
-        if shown is None:
-            return now if real_status == AVAILABLE else NEVER
-        if until is None:  # a terminal status, or a transition counted in polls: no known end
-            return now if shown == AVAILABLE else NEVER
-        return until if real_status == AVAILABLE else NEVER
+        status = shown if shown is not None else real_status  # a terminal status, or one counted in polls
+        return now if status in USABLE_STATUSES else NEVER
 
 
 def unserved_part(start: float, seconds: float, available_from: float) -> float:

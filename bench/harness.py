@@ -25,7 +25,7 @@ from trapheus_local import Emulator
 from trapheus_local.engine import TERMINAL_STATUSES, Deployment, ExecutionTimeoutError, entered_states
 from trapheus_local.functions import FunctionSpec, InProcessRuntime
 from trapheus_local.resources import ACCOUNT_ID
-from trapheus_local.samples import make_cluster, make_instance
+from trapheus_local.samples import STACK_PARAMETERS, make_cluster, make_instance
 
 from bench.downtime import DowntimeMeter, ObservedClock
 from bench.lambda_cost import (
@@ -35,7 +35,7 @@ from bench.lambda_cost import (
     our_bill,
     waiting_in_lambda_bill,
 )
-from bench.rds_timing import DEFAULT_ASSUMPTIONS, Assumptions, RdsTiming
+from trapheus_local.rds_timing import DEFAULT_ASSUMPTIONS, Assumptions, RdsTiming
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
@@ -123,7 +123,8 @@ class StrategyBench:
             stack.callback(clients.reset)
             self.deployment = self.emulator.deploy(
                 TEMPLATE,
-                {"LogLevel": "ERROR", "PollIntervalSeconds": self.poll_seconds, "MaxPollAttempts": MAX_POLL_ATTEMPTS},
+                {"LogLevel": "ERROR", "PollIntervalSeconds": self.poll_seconds, "MaxPollAttempts": MAX_POLL_ATTEMPTS,
+                 **STACK_PARAMETERS},
             )
             self.invocation_meter = InvocationMeter(self.emulator)
             self._stack = stack.pop_all()
@@ -136,8 +137,9 @@ class StrategyBench:
         assert self.deployment is not None and self.invocation_meter is not None, "use StrategyBench as a context"
         emulator, latency = self.emulator, self.emulator.latency
         latency.clear()
-        latency.timing = None  # the database and its snapshot exist before the run starts
-        identifier = self._create_database(scenario)
+        with emulator.settled():  # the database and its snapshot exist before the run starts
+            identifier = self._create_database(scenario)
+        default_timing = latency.timing
         latency.timed(scenario.timing, lambda: self.clock.elapsed)
         emulator.rds_calls.clear()
         first_invocation = len(self.invocation_meter.invocations)
@@ -151,7 +153,7 @@ class StrategyBench:
             )
         finally:
             self.clock.observers.remove(meter.observe)
-            latency.timing = None
+            latency.timing = default_timing
         invocations = self.invocation_meter.invocations[first_invocation:]
         calls = emulator.rds_calls.calls
         return Measurement(

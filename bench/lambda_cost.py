@@ -21,14 +21,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench.rds_timing import polled
+from trapheus_local.rds_timing import RdsTiming, polled
 
 MAX_INVOCATION_SECONDS = 15 * 60
 MB_PER_GB = 1024
 STATUS_CHECK_FUNCTION = "CheckStatusFunction"  # the poll loop's function (docs/architecture.md)
 
 RdsOperation = tuple[str, Mapping[str, Any]]
-Timing = Callable[[str, Mapping[str, Any]], float]
+Timing = RdsTiming  # how long each operation keeps its resource busy
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def our_bill(invocations: Iterable[MeteredInvocation]) -> LambdaBill:
 
 def step_wait(operations: Sequence[RdsOperation], timing: Timing, poll_seconds: float) -> float:
     """How long a step that started ``operations`` (at once) waits for them inside its Lambda."""
-    longest = max((timing(name, params) for name, params in operations), default=0.0)
+    longest = max((timing.seconds(name, params) for name, params in operations), default=0.0)
     return polled(longest, poll_seconds)
 
 

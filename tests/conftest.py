@@ -49,3 +49,38 @@ def shimmed_aws():
     with mock_aws(), moto_shims.installed():
         yield clients
     clients.reset()
+
+
+class StrictAws:
+    """What ``strict_aws`` hands out: the clients handlers use, and the emulator's notion of time."""
+
+    def __init__(self, emulator) -> None:
+        from trapheus import clients
+
+        self.emulator = emulator
+        self.client = clients.client
+
+    def settled(self):
+        """RDS operations inside finish at once: the world as it was before the run."""
+        return self.emulator.settled()
+
+    def settle(self) -> None:
+        """Time passes: every RDS operation in flight finishes (what the workflow's Wait states are for)."""
+        self.emulator.settle()
+
+
+@pytest.fixture
+def strict_aws(monkeypatch):
+    """moto with the shims and the strict RDS model, as the local engine runs it (no stack deployed).
+
+    The environment is a stack's that may restore the sample databases (their monitoring role is passable).
+    """
+    from trapheus import clients
+    from trapheus_local import Emulator
+    from trapheus_local.samples import MONITORING_ROLE_ARN
+
+    monkeypatch.setenv("PASSABLE_ROLE_ARNS", MONITORING_ROLE_ARN)
+    clients.reset()
+    with Emulator() as emulator:
+        yield StrictAws(emulator)
+    clients.reset()

@@ -84,3 +84,29 @@ def test_twin_differences_name_each_mismatch():
     problems = twin_differences(original, restored)
     assert problems == ["Port: wanted 1, found 2", "member m1 writer: wanted True, found False"]
     assert twin_differences(original, original) == []
+
+
+def test_gp3_provisioned_performance_follows_each_engines_threshold():
+    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Storage.html#gp3-storage
+    assert "Iops" in capture_instance(describe_instance(Engine="oracle-ee", AllocatedStorage=200))["settings"]
+    assert "Iops" not in capture_instance(describe_instance(Engine="oracle-ee", AllocatedStorage=199))["settings"]
+    assert "Iops" in capture_instance(describe_instance(Engine="sqlserver-se", AllocatedStorage=20))["settings"]
+    assert "Iops" not in capture_instance(describe_instance(Engine="postgres", AllocatedStorage=399))["settings"]
+
+
+def test_reserved_tags_are_neither_captured_nor_compared():
+    tagged = describe_instance(TagList=[{"Key": "aws:cloudformation:stack-name", "Value": "s"}, {"Key": "team", "Value": "a"}])
+    assert capture_instance(tagged)["tags"] == [{"Key": "team", "Value": "a"}]
+
+
+def test_a_self_managed_directory_is_carried_by_its_own_fields_not_by_domain():
+    membership = {"Domain": "corp", "FQDN": "corp.example.com", "OU": "OU=db,DC=corp", "AuthSecretArn": "arn:s", "DnsIps": ["10.0.0.2", "10.0.0.1"], "Status": "joined"}
+    settings = capture_instance(describe_instance(DomainMemberships=[membership]))["settings"]
+    assert settings["DomainFqdn"] == "corp.example.com" and settings["DomainDnsIps"] == ["10.0.0.1", "10.0.0.2"]
+    assert "Domain" not in settings and "DomainIAMRoleName" not in settings
+
+
+def test_deletion_protection_is_left_to_the_last_step():
+    captured = capture_instance(describe_instance(DeletionProtection=True))
+    assert "DeletionProtection" not in restore_arguments(INSTANCE, captured)
+    assert modify_arguments(INSTANCE_SETTINGS, captured["settings"], {**captured["settings"], "DeletionProtection": False}) == {}

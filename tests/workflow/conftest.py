@@ -38,18 +38,19 @@ def real_template() -> Path:
 
 @pytest.fixture
 def create_instance(emulator: Emulator) -> Callable[..., str]:
-    """Create a small PostgreSQL instance in the emulator (before any latency is configured)."""
+    """Create a small PostgreSQL instance in the emulator, settled (it existed before the test's calls)."""
 
     def create(identifier: str, **settings: object) -> str:
-        emulator.client("rds").create_db_instance(
-            DBInstanceIdentifier=identifier,
-            DBInstanceClass="db.t3.micro",
-            Engine="postgres",
-            MasterUsername="trapheus",
-            MasterUserPassword="not-a-secret-1",
-            AllocatedStorage=20,
-            **settings,
-        )
+        with emulator.settled():
+            emulator.client("rds").create_db_instance(
+                DBInstanceIdentifier=identifier,
+                DBInstanceClass="db.t3.micro",
+                Engine="postgres",
+                MasterUsername="trapheus",
+                MasterUserPassword="not-a-secret-1",
+                AllocatedStorage=20,
+                **settings,
+            )
         return identifier
 
     return create

@@ -25,7 +25,7 @@ from bench.lambda_cost import (  # noqa: E402
     our_bill,
     waiting_in_lambda_bill,
 )
-from bench.rds_timing import MINUTE, Assumptions, RdsTiming, polled  # noqa: E402
+from trapheus_local.rds_timing import MINUTE, Assumptions, RdsTiming, polled  # noqa: E402
 
 
 class FakeClock:
@@ -47,11 +47,31 @@ def test_restore_time_grows_linearly_with_the_database_size():
     assert large.seconds(*restore) - small.seconds(*restore) == MINUTE * 10 * assumptions.instance_restore_per_100_gib
 
 
-def test_a_rename_is_timed_as_a_rename_and_any_other_modify_as_a_modify():
-    timing = RdsTiming(200, Assumptions(rename=2, modify=5))
-    assert timing.seconds("ModifyDBInstance", {"DBInstanceIdentifier": "a", "NewDBInstanceIdentifier": "b"}) == 120
-    assert timing.seconds("ModifyDBCluster", {"DBClusterIdentifier": "a", "NewDBClusterIdentifier": "b"}) == 120
+def test_a_rename_is_timed_as_a_rename_then_a_reboot_and_any_other_modify_as_a_modify():
+    timing = RdsTiming(200, Assumptions(rename=2, reboot_after_rename=1, modify=5))
+    rename = ("ModifyDBInstance", {"DBInstanceIdentifier": "a", "NewDBInstanceIdentifier": "b"})
+    assert timing.phases(*rename) == [("renaming", 120), ("rebooting", 60)]
+    assert timing.seconds(*rename) == 180
+    assert timing.seconds("ModifyDBCluster", {"DBClusterIdentifier": "a", "NewDBClusterIdentifier": "b"}) == 180
     assert timing.seconds("ModifyDBInstance", {"DBInstanceIdentifier": "a", "BackupRetentionPeriod": 9}) == 300
+
+
+def test_the_default_rename_is_the_documented_ten_minutes():
+    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_RenameInstance.html
+    assert RdsTiming(20).phases("ModifyDBInstance", {"DBInstanceIdentifier": "a", "NewDBInstanceIdentifier": "b"})[0] == ("renaming", 600)
+
+
+def test_a_restore_is_usable_while_it_takes_its_first_backup_and_storage_changes_optimize_for_hours():
+    timing = RdsTiming(100)
+    restore = timing.phases("RestoreDBInstanceFromDBSnapshot", {"DBInstanceIdentifier": "db"})
+    assert [status for status, _ in restore] == ["creating", "backing-up"]
+    assert timing.seconds("RestoreDBInstanceFromDBSnapshot", {"DBInstanceIdentifier": "db"}) == restore[0][1]
+    grow = timing.phases("ModifyDBInstance", {"DBInstanceIdentifier": "db", "AllocatedStorage": 200})
+    assert [status for status, _ in grow] == ["modifying", "storage-optimization"] and grow[1][1] >= 6 * 3600
+
+
+def test_changing_only_deletion_protection_takes_no_time():
+    assert RdsTiming(100).phases("ModifyDBInstance", {"DBInstanceIdentifier": "db", "DeletionProtection": True, "ApplyImmediately": True}) == []
 
 
 def test_a_delete_with_a_final_snapshot_takes_the_snapshot_time_too():
@@ -159,7 +179,7 @@ def test_the_meter_counts_the_time_the_identifier_is_missing_or_renaming(emulato
     rds, clock = emulator.client("rds"), emulator.clock
     create_instance("orders")
     create_instance("orders-staged")
-    emulator.latency.timed(RdsTiming(20, Assumptions(rename=2)), lambda: clock.elapsed)
+    emulator.latency.timed(RdsTiming(20, Assumptions(rename=2, reboot_after_rename=1)), lambda: clock.elapsed)
     meter = DowntimeMeter(ACCOUNT_ID, emulator.region, emulator.latency, "orders", is_cluster=False)
 
     def wait(seconds: float) -> None:
@@ -168,11 +188,11 @@ def test_the_meter_counts_the_time_the_identifier_is_missing_or_renaming(emulato
 
     wait(30)  # served
     rds.modify_db_instance(DBInstanceIdentifier="orders", NewDBInstanceIdentifier="orders-old", ApplyImmediately=True)
-    wait(30)  # missing
+    wait(180)  # missing: RDS frees the name only once the rename is done
     rds.modify_db_instance(DBInstanceIdentifier="orders-staged", NewDBInstanceIdentifier="orders", ApplyImmediately=True)
-    wait(300)  # renaming for 120 s, then served
-    assert meter.unserved_seconds == 30 + 120
-    assert meter.observed_seconds == 360
+    wait(300)  # renaming for 120 s, rebooting for 60 s, then served
+    assert meter.unserved_seconds == 180 + 120 + 60
+    assert meter.observed_seconds == 510
 
 
 # -- Lambda GB-seconds -------------------------------------------------------------------------------------

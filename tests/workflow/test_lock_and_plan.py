@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from support.rds_fixtures import make_cluster, make_instance
+from support.rds_fixtures import STACK_PARAMETERS, make_cluster, make_instance
 from support.slack import SlackListener
 
 from trapheus.locks import lock_key
@@ -43,10 +43,11 @@ def stack(emulator: Emulator, real_template, slack: SlackListener) -> Deployment
         {
             "LogLevel": "WARNING",
             "MaxPollAttempts": 4,
-            "PollIntervalSeconds": 5,
+            "PollIntervalSeconds": 900,  # RDS operations take their modelled time (a rename ~11 minutes)
             "SenderEmail": SENDER,
             "RecipientEmails": "dba@example.com",
             "SlackWebhookUrls": slack.url(SLACK_PATH),
+            **STACK_PARAMETERS,
         },
     )
     emulator.client("ses").verify_email_identity(EmailAddress=SENDER)
@@ -68,16 +69,17 @@ class Database:
 
 def create_database(emulator: Emulator, is_cluster: bool = False, *, snapshot: bool = True) -> Database:
     rds, ec2 = emulator.client("rds"), emulator.client("ec2")
-    if is_cluster:
-        make_cluster(rds, ec2, CLUSTER_ID, members=2)
+    with emulator.settled():
+        if is_cluster:
+            make_cluster(rds, ec2, CLUSTER_ID, members=2)
+            if snapshot:
+                rds.create_db_cluster_snapshot(
+                    DBClusterIdentifier=CLUSTER_ID, DBClusterSnapshotIdentifier=f"{CLUSTER_ID}-snapshot"
+                )
+            return Database(CLUSTER_ID, True)
+        make_instance(rds, ec2, INSTANCE_ID)
         if snapshot:
-            rds.create_db_cluster_snapshot(
-                DBClusterIdentifier=CLUSTER_ID, DBClusterSnapshotIdentifier=f"{CLUSTER_ID}-snapshot"
-            )
-        return Database(CLUSTER_ID, True)
-    make_instance(rds, ec2, INSTANCE_ID)
-    if snapshot:
-        rds.create_db_snapshot(DBInstanceIdentifier=INSTANCE_ID, DBSnapshotIdentifier=f"{INSTANCE_ID}-snapshot")
+            rds.create_db_snapshot(DBInstanceIdentifier=INSTANCE_ID, DBSnapshotIdentifier=f"{INSTANCE_ID}-snapshot")
     return Database(INSTANCE_ID, False)
 
 
@@ -282,7 +284,8 @@ def test_a_plan_ignores_an_expired_lock(emulator, stack):
 
 def test_a_plan_reports_an_identifier_a_run_needs_that_is_in_use(emulator, stack):
     create_database(emulator)
-    make_instance(emulator.client("rds"), emulator.client("ec2"), f"{INSTANCE_ID}-trapheus-old")
+    with emulator.settled():
+        make_instance(emulator.client("rds"), emulator.client("ec2"), f"{INSTANCE_ID}-trapheus-old")
     emulator.rds_calls.clear()
 
     result = plan(stack, identifier=INSTANCE_ID, isCluster=False)
@@ -294,7 +297,8 @@ def test_a_plan_reports_an_identifier_a_run_needs_that_is_in_use(emulator, stack
 
 def test_a_plan_reports_every_blocker_at_once(emulator, stack):
     database = create_database(emulator, snapshot=False)
-    make_instance(emulator.client("rds"), emulator.client("ec2"), f"{INSTANCE_ID}-trapheus-new")
+    with emulator.settled():
+        make_instance(emulator.client("rds"), emulator.client("ec2"), f"{INSTANCE_ID}-trapheus-new")
     hold_lock(emulator, stack, database, expires_in=3600)
 
     result = plan(stack, identifier=INSTANCE_ID, isCluster=False)

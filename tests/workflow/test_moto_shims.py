@@ -162,6 +162,46 @@ def contributor_insights_can_be_read_and_changed(rds: Any) -> bool:
     return (before, after) in {("DISABLED", "ENABLED"), ("DISABLED", "ENABLING")}
 
 
+def settings_are_described(rds: Any) -> bool:
+    _instance(rds, "orders-db", EngineLifecycleSupport="open-source-rds-extended-support-disabled",
+              DedicatedLogVolume=False, EnablePerformanceInsights=True, PerformanceInsightsRetentionPeriod=31)
+    described = rds.describe_db_instances(DBInstanceIdentifier="orders-db")["DBInstances"][0]
+    return (
+        described.get("EngineLifecycleSupport") == "open-source-rds-extended-support-disabled"
+        and described.get("PerformanceInsightsEnabled") is True
+        and described.get("PerformanceInsightsRetentionPeriod") == 31
+        and described.get("DatabaseInsightsMode") == "standard"
+    )
+
+
+def a_restore_takes_no_secret_roles_or_protection_of_the_source(rds: Any) -> bool:
+    _instance(rds, "orders-db", DeletionProtection=True, ManageMasterUserPassword=True,
+              EngineLifecycleSupport="open-source-rds-extended-support-disabled")
+    rds.add_role_to_db_instance(DBInstanceIdentifier="orders-db", RoleArn="arn:aws:iam::123456789012:role/s3", FeatureName="s3Import")
+    rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot")
+    rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="orders-db-copy", DBSnapshotIdentifier="orders-db-snapshot")
+    copy = rds.describe_db_instances(DBInstanceIdentifier="orders-db-copy")["DBInstances"][0]
+    return (
+        not copy.get("DeletionProtection")
+        and not copy.get("MasterUserSecret")
+        and not copy.get("AssociatedRoles")
+        and copy.get("EngineLifecycleSupport") == "open-source-rds-extended-support"
+    )
+
+
+def engine_versions_are_described(rds: Any) -> bool:
+    try:
+        versions = rds.describe_db_engine_versions(Engine="mysql", EngineVersion="8.0.39")["DBEngineVersions"]
+    except NotImplementedError:
+        return False
+    return versions[0]["DBParameterGroupFamily"] == "mysql8.0" and versions[0]["MajorEngineVersion"] == "8.0"
+
+
+def the_aws_rds_key_is_aws_managed(rds: Any) -> bool:
+    kms = boto3.client("kms", region_name="us-east-1")
+    return kms.describe_key(KeyId="alias/aws/rds")["KeyMetadata"]["KeyManager"] == "AWS"
+
+
 @dataclass(frozen=True)
 class Deviation:
     shim: str
@@ -197,6 +237,14 @@ DEVIATIONS = (
         contributor_insights_can_be_read_and_changed,
         "DescribeContributorInsights and UpdateContributorInsights",
     ),
+    Deviation("settings_are_kept", settings_are_described, "keeping lifecycle, Performance Insights and Insights settings"),
+    Deviation(
+        "restores_start_from_the_snapshot",
+        a_restore_takes_no_secret_roles_or_protection_of_the_source,
+        "restores that do not copy the source's secret, roles, protection and lifecycle",
+    ),
+    Deviation("engine_versions_are_described", engine_versions_are_described, "DescribeDBEngineVersions"),
+    Deviation("aws_managed_keys_are_aws_managed", the_aws_rds_key_is_aws_managed, "AWS managed keys"),
 )
 
 

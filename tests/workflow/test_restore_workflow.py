@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from moto.ses.models import ses_backends
-from support.rds_fixtures import make_cluster, make_instance
+from support.rds_fixtures import ROOMY_QUOTAS, STACK_PARAMETERS, make_cluster, make_instance
 from support.slack import SlackListener
 
 from trapheus import clients, databases
@@ -61,7 +61,7 @@ def slack() -> Iterator[SlackListener]:
 def emulator() -> Iterator[Emulator]:
     assert REAL_TEMPLATE.is_file(), "template.yaml is missing"
     clients.reset()
-    with Emulator() as aws:
+    with Emulator(quotas=ROOMY_QUOTAS) as aws:
         yield aws
     clients.reset()
 
@@ -73,10 +73,11 @@ def stack(emulator: Emulator, slack: SlackListener) -> Deployment:
         {
             "LogLevel": "WARNING",
             "MaxPollAttempts": MAX_ATTEMPTS,
-            "PollIntervalSeconds": 30,
+            "PollIntervalSeconds": 600,
             "SenderEmail": SENDER,
             "RecipientEmails": RECIPIENT,
             "SlackWebhookUrls": slack.url(SLACK_PATH),
+            **STACK_PARAMETERS,
         },
     )
     emulator.client("ses").verify_email_identity(EmailAddress=SENDER)
@@ -144,10 +145,11 @@ class Database:
 
     def take_snapshot(self) -> str:
         snapshot_id = f"{self.identifier}-snapshot"
-        if self.is_cluster:
-            self.rds.create_db_cluster_snapshot(DBClusterIdentifier=self.identifier, DBClusterSnapshotIdentifier=snapshot_id)
-        else:
-            self.rds.create_db_snapshot(DBInstanceIdentifier=self.identifier, DBSnapshotIdentifier=snapshot_id)
+        with self.emulator.settled():
+            if self.is_cluster:
+                self.rds.create_db_cluster_snapshot(DBClusterIdentifier=self.identifier, DBClusterSnapshotIdentifier=snapshot_id)
+            else:
+                self.rds.create_db_snapshot(DBInstanceIdentifier=self.identifier, DBSnapshotIdentifier=snapshot_id)
         self.snapshots_before = snapshot_ids(self.emulator)
         return snapshot_id
 
@@ -156,10 +158,11 @@ def create_database(emulator: Emulator, is_cluster: bool) -> Database:
     """An instance (make_instance) or a two-member Aurora cluster (make_cluster) under a fresh identifier."""
     rds, ec2 = emulator.client("rds"), emulator.client("ec2")
     identifier = f"{'ledger' if is_cluster else 'orders'}-{uuid.uuid4().hex[:6]}"
-    if is_cluster:
-        make_cluster(rds, ec2, identifier, members=2)
-    else:
-        make_instance(rds, ec2, identifier)
+    with emulator.settled():
+        if is_cluster:
+            make_cluster(rds, ec2, identifier, members=2)
+        else:
+            make_instance(rds, ec2, identifier)
     database = Database(emulator, identifier, is_cluster)
     database.remember()
     return database
@@ -494,8 +497,6 @@ RESTORE_FAULTS = [
     Fault("rename aside: throttled", True, "db_restore", "ThrottlingError", api("ModifyDBCluster", THROTTLED, lambda n: _renames_aside)),
     Fault("rename a member aside: API error", True, "db_restore", "RenameError",
           api("ModifyDBInstance", API_ERROR, lambda n: lambda p: _renames_aside(p) and p.get("DBInstanceIdentifier") == n.members[-1].original)),
-    Fault("renamed original never settles", False, "db_restore", "WaitTimeoutError",
-          ends("ModifyDBInstance", "renaming", lambda n: [n.aside]), strategy=IN_PLACE),
     Fault("restore: API error", False, "create_snapshot", "RestoreError", api("RestoreDBInstanceFromDBSnapshot", API_ERROR),
           strategy=IN_PLACE),
     Fault("restore: throttled", True, "db_restore", "ThrottlingError", api("RestoreDBClusterFromSnapshot", THROTTLED)),
@@ -616,6 +617,26 @@ def test_a_failed_rollback_is_alerted_and_the_run_fails_with_the_original_error(
     assert_alerted(alerts, database.identifier, rollback="failed")
 
 
+def test_a_rename_that_never_finishes_holds_the_rollback_and_the_original_is_not_touched(emulator, stack, alerts):
+    """RDS refuses to rename a database that is still renaming: the rollback waits for it, and when the wait
+    runs out the run fails with the rollback reported as failed, the original parked but intact."""
+    database = prepared(emulator, Fault("rename", False, "db_restore", "WaitTimeoutError", lambda *_: None))
+    run_name = f"renaming-{uuid.uuid4().hex[:8]}"
+    names = database.names(run_name)
+    ends("ModifyDBInstance", "renaming", lambda n: [n.aside], times=None)(emulator.latency, names)
+
+    result = run(stack, database.request("db_restore", strategy=IN_PLACE), name=run_name)
+
+    assert (result.status, result.error) == ("FAILED", "WaitTimeoutError"), result.cause
+    assert {"Check for renames in flight", "Rollback failed"} <= set(result.entered_states)
+    assert "Rename the original back" not in result.entered_states, "renamed back while the rename was under way"
+    parked = databases.describe(database.kind, names.aside, database.rds)
+    assert databases.capture(database.kind, names.aside, database.rds)["resourceId"] == database.before["resourceId"]
+    assert databases.status(database.kind, parked) == "renaming"
+    assert_nothing_lost(database, names)
+    assert_alerted(alerts, database.identifier, rollback="failed")
+
+
 def test_a_retirement_that_ends_in_a_failure_status_is_recorded(emulator, stack, alerts):
     database = prepared(emulator, Fault("retire", False, "db_restore", "DatabaseFailedError", lambda *_: None))
     run_name = f"retire-{uuid.uuid4().hex[:8]}"
@@ -628,3 +649,121 @@ def test_a_retirement_that_ends_in_a_failure_status_is_recorded(emulator, stack,
     assert "Keep the restored database" in result.entered_states
     assert twin_differences(database.before, database.capture()) == []
     assert_alerted(alerts, database.identifier, rollback="skipped")
+
+
+# -- what real RDS refuses, found before any change (issue: the strict RDS model) ---------------------------
+
+
+def test_a_refresh_never_replaces_another_databases_snapshot(emulator, stack, alerts):
+    alpha = create_database(emulator, is_cluster=False)
+    beta = create_database(emulator, is_cluster=False)
+    with emulator.settled():
+        emulator.client("rds").create_db_snapshot(DBInstanceIdentifier=beta.identifier, DBSnapshotIdentifier="beta-keep")
+    emulator.rds_calls.clear()
+
+    result = run(stack, alpha.request("create_snapshot_only", snapshotIdentifier="beta-keep"))
+
+    assert (result.status, result.error) == ("FAILED", "ForeignSnapshotError"), result.cause
+    assert emulator.rds_calls.mutating() == []
+    kept = emulator.client("rds").describe_db_snapshots(DBSnapshotIdentifier="beta-keep")["DBSnapshots"][0]
+    assert kept["DBInstanceIdentifier"] == beta.identifier
+    assert_alerted(alerts, alpha.identifier)
+
+
+def test_an_instance_with_a_read_replica_is_refused_and_its_replica_left_following_it(emulator, stack, alerts):
+    database = create_database(emulator, is_cluster=False)
+    database.take_snapshot()
+    rds = emulator.client("rds")
+    replica = f"{database.identifier}-replica"
+    with emulator.settled():
+        rds.create_db_instance_read_replica(DBInstanceIdentifier=replica, SourceDBInstanceIdentifier=database.identifier)
+    emulator.rds_calls.clear()
+
+    result = run(stack, database.request("db_restore"))
+
+    assert (result.status, result.error) == ("FAILED", "UnsupportedTopologyError"), result.cause
+    assert replica in result.cause
+    assert emulator.rds_calls.mutating() == []
+    following = rds.describe_db_instances(DBInstanceIdentifier=replica)["DBInstances"][0]
+    assert following["ReadReplicaSourceDBInstanceIdentifier"] == database.identifier
+
+
+@pytest.mark.parametrize("is_cluster", [False, True], ids=["instance", "cluster"])
+def test_a_database_made_by_cloudformation_is_restored_without_its_reserved_tags(emulator, stack, alerts, is_cluster):
+    database = create_database(emulator, is_cluster)
+    emulator.strict.made_by_cloudformation("cluster" if is_cluster else "instance", database.identifier, "orders-stack", "Database")
+    database.remember()
+    database.take_snapshot()
+
+    result = run(stack, database.request("db_restore"))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    for call in emulator.rds_calls.mutating():
+        keys = [tag["Key"] for tag in call.params.get("Tags") or []]
+        assert not [key for key in keys if key.startswith(("aws:", "rds:"))], (call.operation, keys)
+    restored = database.capture()
+    assert restored["resourceId"] != database.before["resourceId"]
+    assert twin_differences(database.before, restored) == []
+
+
+def test_a_managed_master_secret_is_replaced_by_the_copys_own_and_reported(emulator, stack, alerts):
+    database = create_database(emulator, is_cluster=False)
+    rds = emulator.client("rds")
+    with emulator.settled():
+        rds.modify_db_instance(DBInstanceIdentifier=database.identifier, ManageMasterUserPassword=True, ApplyImmediately=True)
+    old_secret = rds.describe_db_instances(DBInstanceIdentifier=database.identifier)["DBInstances"][0]["MasterUserSecret"]["SecretArn"]
+    database.remember()
+    database.take_snapshot()
+
+    result = run(stack, database.request("db_restore"))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    new_secret = result.output["restored"]["summary"]["masterUserSecretArn"]
+    assert new_secret != old_secret
+    assert rds.describe_db_instances(DBInstanceIdentifier=database.identifier)["DBInstances"][0]["MasterUserSecret"]["SecretArn"] == new_secret
+    emulator.client("secretsmanager").describe_secret(SecretId=new_secret)
+    assert "exist only in the final snapshot" in result.output["notice"]
+
+
+def custom_endpoints(emulator: Emulator, cluster_id: str) -> list[tuple[str, str, list[str]]]:
+    listed = emulator.client("rds").describe_db_cluster_endpoints(DBClusterIdentifier=cluster_id)["DBClusterEndpoints"]
+    return sorted((e["DBClusterEndpointIdentifier"], e["Status"], e["StaticMembers"]) for e in listed if e["EndpointType"] == "CUSTOM")
+
+
+def cluster_with_a_custom_endpoint(emulator: Emulator, endpoint_type: str, **members: list[str]) -> tuple[Database, str]:
+    database = create_database(emulator, is_cluster=True)
+    endpoint = f"{database.identifier}-reporting"
+    emulator.client("rds").create_db_cluster_endpoint(
+        DBClusterIdentifier=database.identifier, DBClusterEndpointIdentifier=endpoint, EndpointType=endpoint_type,
+        **{key: [f"{database.identifier}-{suffix}" for suffix in value] for key, value in members.items()},
+    )
+    emulator.settle()
+    database.remember()
+    database.take_snapshot()
+    return database, endpoint
+
+
+@pytest.mark.parametrize("strategy", ["swap", IN_PLACE])
+def test_aurora_custom_endpoints_follow_the_restored_cluster(emulator, stack, alerts, strategy):
+    database, reporting = cluster_with_a_custom_endpoint(emulator, "READER", StaticMembers=["2"])
+
+    result = run(stack, database.request("db_restore", strategy=strategy))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    restored = database.capture()
+    assert restored["resourceId"] != database.before["resourceId"]
+    assert custom_endpoints(emulator, database.identifier) == [(reporting, "available", [f"{database.identifier}-2"])]
+    assert twin_differences(database.before, restored) == []
+
+
+def test_custom_endpoints_moved_to_a_copy_that_is_rolled_back_return_to_the_original(emulator, stack, alerts):
+    database, reporting = cluster_with_a_custom_endpoint(emulator, "ANY", ExcludedMembers=["1"])
+    # the copy has taken the identifier and the endpoint when protecting it fails
+    fail_calls(emulator.latency, "ModifyDBCluster", lambda p: p.get("DeletionProtection") is True, API_ERROR)
+
+    result = run(stack, database.request("db_restore"))
+
+    assert (result.status, result.error) == ("FAILED", "RestoreError"), result.cause
+    assert {"Move the custom endpoints", "Return the custom endpoints", "Rollback finished"} <= set(result.entered_states)
+    assert_original_back(database)
+    assert custom_endpoints(emulator, database.identifier) == [(reporting, "available", [])]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from support.rds_fixtures import make_instance
+from support.rds_fixtures import STACK_PARAMETERS, make_instance
 from trapheus.retention import RETIRE_AFTER_TAG
 
-PARAMETERS = {"LogLevel": "WARNING", "PollIntervalSeconds": "5", "MaxPollAttempts": "6", "RetainOldCopyHours": "24"}
+PARAMETERS = {"LogLevel": "WARNING", "PollIntervalSeconds": "900", "MaxPollAttempts": "6", "RetainOldCopyHours": "24", **STACK_PARAMETERS}
 
 
 def tags(rds, identifier):
@@ -19,7 +19,8 @@ def tags(rds, identifier):
 def test_kept_original_blocks_until_its_window_ends_then_is_retired_with_a_final_snapshot(emulator, real_template, strategy):
     deployment = emulator.deploy(real_template, PARAMETERS)
     rds = emulator.client("rds")
-    make_instance(rds, emulator.client("ec2"))
+    with emulator.settled():
+        make_instance(rds, emulator.client("ec2"))
     original_id = rds.describe_db_instances(DBInstanceIdentifier="orders-db")["DBInstances"][0]["DbiResourceId"]
     run = {"identifier": "orders-db", "task": "create_snapshot", "isCluster": False, "strategy": strategy}
 

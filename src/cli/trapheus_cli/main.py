@@ -61,6 +61,10 @@ SnapshotOption = Annotated[
     Optional[str], typer.Option("--snapshot", help="Snapshot identifier (default: IDENTIFIER-snapshot).")
 ]
 PollOption = Annotated[float, typer.Option("--poll-seconds", min=0, help="Seconds between two looks at the run.")]
+LenientOption = Annotated[
+    bool,
+    typer.Option("--lenient", help="Turn the strict RDS model off (moto as it is): for debugging only, proves nothing."),
+]
 
 
 @contextlib.contextmanager
@@ -318,11 +322,12 @@ def demo_command(
     template: Annotated[
         Optional[Path], typer.Option("--template", help="SAM template (default: the trapheus stack itself).")
     ] = None,
+    lenient: LenientOption = False,
 ) -> None:
     """Run the whole workflow on an emulated AWS account: no credentials, nothing leaves this machine."""
     from trapheus_cli import demo  # imported late: the emulator pulls in all of moto
 
-    raise typer.Exit(demo.main(json_output=json_output, template=template))
+    raise typer.Exit(demo.main(json_output=json_output, template=template, lenient=lenient))
 
 
 @local_app.command("serve")
@@ -333,8 +338,9 @@ def local_serve(
     ] = None,
     template: Annotated[Optional[Path], typer.Option("--template", help="SAM template (default: the repository's).")] = None,
     latency_polls: Annotated[
-        int, typer.Option("--latency-polls", min=0, help="Keep resources in their in-between status for N polls.")
+        int, typer.Option("--latency-polls", min=0, help="With --lenient: keep resources in their in-between status for N polls.")
     ] = 0,
+    lenient: LenientOption = False,
 ) -> None:
     """Serve an AWS-compatible endpoint on 127.0.0.1 with the trapheus stack deployed in it."""
     with _explained(False):
@@ -343,7 +349,7 @@ def local_serve(
         except ImportError as error:
             raise CliError(f"the local emulator is not available: {error}") from error
     # the emulator's own entry point parses and checks the options, so both ways in behave alike
-    argv = ["--port", str(port), "--latency-polls", str(latency_polls)]
+    argv = ["--port", str(port), "--latency-polls", str(latency_polls), *(["--lenient"] if lenient else [])]
     argv += [part for pair in param or [] for part in ("--param", pair)]
     argv += ["--template", str(template)] if template else []
     raise typer.Exit(server.main(argv) or 0)

@@ -20,18 +20,25 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 
 
 class VirtualClock:
-    """Seconds of simulated waiting; thread-safe (executions run on moto's threads)."""
+    """Seconds of simulated waiting; thread-safe (executions run on moto's threads).
 
-    def __init__(self) -> None:
+    ``real_time_factor`` > 0 also lets real time pass on the clock, that many times faster (``trapheus
+    local serve``: a database created by hand becomes available while its user waits, not never).
+    """
+
+    def __init__(self, real_time_factor: float = 0.0) -> None:
         self._lock = threading.Lock()
         self._elapsed = 0.0
+        self._started = _real_time.monotonic()
+        self.real_time_factor = real_time_factor
         self.sleeps: list[float] = []
 
     @property
     def elapsed(self) -> float:
-        """Total simulated seconds waited so far."""
+        """Total simulated seconds so far: every wait, plus real time at ``real_time_factor``."""
         with self._lock:
-            return self._elapsed
+            real = (_real_time.monotonic() - self._started) * self.real_time_factor if self.real_time_factor else 0.0
+            return self._elapsed + real
 
     def advance(self, seconds: float) -> None:
         with self._lock:

@@ -24,7 +24,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,10 +37,12 @@ from moto.core.config import default_user_config
 from trapheus_local import clock as clock_module
 from trapheus_local import moto_shims, speedups, strict_dynamodb
 from trapheus_local.clock import VirtualClock
+from trapheus_local.cluster_endpoints import CustomEndpoints
 from trapheus_local.functions import InProcessRuntime, Invocation
 from trapheus_local.latency import LatencyModel
 from trapheus_local.rds_calls import RdsCallLog, intercepted
 from trapheus_local.resources import ACCOUNT_ID, DeployedResource, StackDeployer
+from trapheus_local.strict_rds import Quotas, StrictRds
 from trapheus_local.template import Template, load_template
 
 DEFAULT_STACK_NAME = "trapheus-local"
@@ -193,14 +195,30 @@ def entered_states(events: list[dict[str, Any]]) -> list[str]:
 class Emulator:
     """moto with the trapheus corrections, a simulated clock, in-process Lambda and RDS call recording.
 
-    A context manager; it starts moto (or joins a mock that is already running).
+    A context manager; it starts moto (or joins a mock that is already running). ``strict`` (the default)
+    puts the strict RDS model (:mod:`trapheus_local.strict_rds`) and the strict DynamoDB model
+    (:mod:`trapheus_local.strict_dynamodb`) in front of moto: their rules, and operations taking their
+    modelled time on the virtual clock. ``strict=False`` is moto as it is, with
+    the latency model alone: for debugging only.
     """
 
-    def __init__(self, *, latency: LatencyModel | None = None, region: str | None = None, strict: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        latency: LatencyModel | None = None,
+        region: str | None = None,
+        strict: bool = True,
+        quotas: Quotas | None = None,
+    ) -> None:
         self.region = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        self.strict = strict
         self.latency = latency or LatencyModel()
         self.clock = VirtualClock()
+        self.strict: StrictRds | None = None
+        if strict:
+            self.strict = StrictRds(
+                self.latency, lambda: self.clock.elapsed, account_id=ACCOUNT_ID, region=self.region, quotas=quotas
+            )
+        self.custom_endpoints = CustomEndpoints(lambda: self.clock.elapsed, self.latency, account_id=ACCOUNT_ID, region=self.region)
         self.rds_calls = RdsCallLog()
         self.runtime = InProcessRuntime()
         self._stack: contextlib.ExitStack | None = None
@@ -218,10 +236,12 @@ class Emulator:
             stack.enter_context(mock.patch.dict(default_user_config["stepfunctions"], {"execute_state_machine": True}))
             stack.enter_context(moto_shims.installed())
             stack.enter_context(clock_module.installed(self.clock))
-            if self.strict:
+            if self.strict is not None:
                 stack.enter_context(strict_dynamodb.installed(self.clock))
             stack.enter_context(speedups.installed())
-            stack.enter_context(intercepted(self.rds_calls, self.latency))
+            if self.strict is not None:
+                self.latency.timed(self.strict.timing, lambda: self.clock.elapsed)
+            stack.enter_context(intercepted(self.rds_calls, self.latency, self.strict, [self.custom_endpoints]))
             stack.enter_context(self.runtime.installed())
             stack.enter_context(_quiet_interpreter())
         except BaseException:
@@ -235,6 +255,20 @@ class Emulator:
         self._clients.clear()
         if stack is not None:
             stack.close()
+
+    @contextlib.contextmanager
+    def settled(self) -> Iterator[None]:
+        """RDS operations made inside finish at once and are seen at once: databases and snapshots that existed
+        before the run under test. Without the strict model, nothing changes."""
+        with self.strict.instantly() if self.strict is not None else contextlib.nullcontext():
+            yield
+
+    def settle(self) -> None:
+        """Let every RDS operation in flight finish now, as if enough time had passed."""
+        self.latency.settle()
+        self.custom_endpoints.settle()
+        if self.strict is not None:
+            self.strict.settle()
 
     def client(self, service: str) -> Any:
         """A client of the emulator, created after moto started."""

@@ -21,13 +21,17 @@ RDS call and applies its answers. Off by default: ``polls=0`` and no faults.
 from __future__ import annotations
 
 import copy
+import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# seconds a mutating call keeps its resource in the in-between status, or None to count polls instead
-OperationTiming = Callable[[str, Mapping[str, Any]], "float | None"]
+# One timed in-between status: (status, seconds).
+Phase = tuple[str, float]
+# How long a mutating call keeps its resource busy: seconds in the call's in-between status, a sequence of
+# phases (e.g. ``renaming`` then ``rebooting``), or None to count polls instead.
+OperationTiming = Callable[[str, Mapping[str, Any]], "float | Sequence[Phase] | None"]
 
 INSTANCE = "instance"
 CLUSTER = "cluster"
@@ -39,6 +43,7 @@ IDENTIFIER_PARAMETERS = (
     "DBInstanceIdentifier",
     "NewDBInstanceIdentifier",
     "TargetDBInstanceIdentifier",
+    "SourceDBInstanceIdentifier",
     "DBClusterIdentifier",
     "NewDBClusterIdentifier",
     "DBSnapshotIdentifier",
@@ -112,13 +117,14 @@ class ApiFault:
 
 @dataclass
 class TerminalStatus:
-    """The resource ``operation`` produces for ``identifier`` ends in ``status``."""
+    """The resource ``operation`` produces for ``identifier`` ends in ``status`` (only calls ``where`` accepts)."""
 
     operation: str
     identifier: str
     status: str = "failed"
     times: int | None = 1
     applied: int = 0
+    where: Callable[[Mapping[str, Any]], bool] | None = None
 
 
 @dataclass
@@ -128,6 +134,17 @@ class _Timeline:
     final: str | None = None
     ghost: Any = None  # the deleted resource, still shown while ``deleting``
     until: float | None = None  # virtual second the in-between status ends (timed transitions)
+    then: list[tuple[str, float]] = field(default_factory=list)  # later timed phases: (status, virtual second it ends)
+
+    def advance(self, now: float) -> bool:
+        """Move past the timed phases that have ended; True while a timed phase is still running."""
+        while self.until is not None and now >= self.until and self.then:
+            self.status, self.until = self.then.pop(0)
+        return self.until is not None and now < self.until
+
+    def ends_at(self) -> float | None:
+        """Virtual second the last timed phase ends (None: counted in polls)."""
+        return self.then[-1][1] if self.then else self.until
 
 
 @dataclass
@@ -162,10 +179,19 @@ class LatencyModel:
             self.api_faults.append(fault)
         return fault
 
-    def end_status(self, operation: str, identifier: str, status: str = "failed", *, times: int | None = 1) -> None:
-        """The resource ``operation`` produces for ``identifier`` ends ``status`` (after its in-between polls)."""
+    def end_status(
+        self,
+        operation: str,
+        identifier: str,
+        status: str = "failed",
+        *,
+        times: int | None = 1,
+        where: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> None:
+        """The resource ``operation`` produces for ``identifier`` ends ``status`` (after its in-between polls);
+        ``where`` narrows it to the calls whose parameters it accepts."""
         with self._lock:
-            self.terminal_statuses.append(TerminalStatus(operation, identifier, status, times))
+            self.terminal_statuses.append(TerminalStatus(operation, identifier, status, times, where=where))
 
     def timed(self, timing: OperationTiming, now: Callable[[], float]) -> None:
         """Give each operation ``timing(operation, params)`` simulated seconds, measured on ``now()``.
@@ -211,13 +237,13 @@ class LatencyModel:
             if operation in _DELETES:
                 ghost = next(iter(result.values()), None)
                 ghost = copy.copy(ghost) if ghost is not None else None
-            until = self._until(operation, params)
-            self._start(kind, identifier, status, self.polls, self._terminal(operation, identifier), ghost, until)
+            phases = self._phases(operation, params, status)
+            until = phases[0][1] if phases else None
+            self._start(kind, identifier, status, self.polls, self._terminal(operation, identifier, params), ghost, phases)
             if operation in _BACKUP_SOURCES and (self.backing_up_polls or until is not None):
                 source_kind, source_parameter = _BACKUP_SOURCES[operation]
-                self._start(
-                    source_kind, str(params.get(source_parameter)), "backing-up", self.backing_up_polls, until=until
-                )
+                backing_up = [("backing-up", until)] if until is not None else None
+                self._start(source_kind, str(params.get(source_parameter)), "backing-up", self.backing_up_polls, phases=backing_up)
 
     def view(self, kind: str, identifier: str) -> str | None:
         """Status to show for one resource in a describe result (counts as one poll), or None for the real one."""
@@ -226,7 +252,7 @@ class LatencyModel:
             if timeline is None:
                 return None
             if timeline.until is not None:
-                if self._now() < timeline.until:
+                if timeline.advance(self._now()):
                     return timeline.status
             elif timeline.remaining > 0:
                 timeline.remaining -= 1
@@ -245,12 +271,49 @@ class LatencyModel:
             if timeline is None:
                 return None, None
             if timeline.until is not None:
-                if self._now() < timeline.until:
+                if timeline.advance(self._now()):
                     return timeline.status, timeline.until
                 return timeline.final, None
             if timeline.remaining > 0:
                 return timeline.status, None
             return timeline.final, None
+
+    def served_from(self, kind: str, identifier: str, usable: frozenset[str]) -> float | None:
+        """Virtual second from which the resource shows a ``usable`` status (None: only its real status tells).
+
+        Timed phases are looked through: a restore that ends ``backing-up`` is usable from when ``creating`` ends.
+        """
+        with self._lock:
+            timeline = self._timelines.get((kind, identifier))
+            if timeline is None or timeline.until is None or not timeline.advance(self._now()):
+                return None
+            start = self._now()
+            for status, ends in [(timeline.status, timeline.until), *timeline.then]:
+                if status in usable:
+                    return start
+                start = ends
+            return start if timeline.final is None else math.inf
+
+    def busy(self, kind: str, identifier: str) -> bool:
+        """True while a transition of the resource is under way (a timed phase, or polls left); counts no poll."""
+        with self._lock:
+            timeline = self._timelines.get((kind, identifier))
+            if timeline is None:
+                return False
+            if timeline.until is not None:
+                return timeline.advance(self._now())
+            return timeline.remaining > 0
+
+    def settle(self) -> None:
+        """End every transition in flight now, as if enough time had passed (terminal statuses stay)."""
+        with self._lock:
+            for key, timeline in list(self._timelines.items()):
+                if timeline.final is None:
+                    del self._timelines[key]
+                    continue
+                timeline.then.clear()
+                timeline.remaining = 0
+                timeline.until = None if timeline.until is None else -math.inf
 
     def ghosts(self, kind: str, identifier: str | None) -> list[Any]:
         """Deleted resources still shown as ``deleting`` (consumes one poll each)."""
@@ -276,20 +339,33 @@ class LatencyModel:
         polls: int,
         final: str | None = None,
         ghost: Any = None,
-        until: float | None = None,
+        phases: list[tuple[str, float]] | None = None,
     ) -> None:
-        if until is not None and until <= self._now():
-            until, polls = None, 0  # a zero-second operation is done at once
-        if polls <= 0 and final is None and until is None:
+        if phases is not None:
+            polls = 0  # timed: the phases say how long
+            phases = [(phase_status, ends) for phase_status, ends in phases if ends > self._now()]
+        if polls <= 0 and final is None and not phases:
             self._timelines.pop((kind, identifier), None)
             return
-        self._timelines[(kind, identifier)] = _Timeline(status, polls, final, ghost, until)
+        if phases:
+            (first_status, until), *then = phases
+            self._timelines[(kind, identifier)] = _Timeline(first_status, 0, final, ghost, until, then)
+        else:
+            self._timelines[(kind, identifier)] = _Timeline(status, polls, final, ghost)
 
-    def _until(self, operation: str, params: Mapping[str, Any]) -> float | None:
+    def _phases(self, operation: str, params: Mapping[str, Any], status: str) -> list[tuple[str, float]] | None:
+        """The timed phases an operation goes through, as (status, virtual second it ends); None: count polls."""
         if self.timing is None:
             return None
-        seconds = self.timing(operation, params)
-        return None if seconds is None else self._now() + max(0.0, float(seconds))
+        timing = self.timing(operation, params)
+        if timing is None:
+            return None
+        steps = [(status, float(timing))] if isinstance(timing, (int, float)) else [(s, float(t)) for s, t in timing]
+        now, phases = self._now(), []
+        for phase_status, seconds in steps:
+            now += max(0.0, seconds)
+            phases.append((phase_status, now))
+        return phases
 
     def _now(self) -> float:
         if self.now is None:
@@ -302,9 +378,9 @@ class LatencyModel:
             if key[0] == INSTANCE and getattr(timeline.ghost, "db_cluster_identifier", None) == cluster:
                 del self._timelines[key]
 
-    def _terminal(self, operation: str, identifier: str) -> str | None:
+    def _terminal(self, operation: str, identifier: str, params: Mapping[str, Any]) -> str | None:
         for rule in self.terminal_statuses:
-            if rule.operation == operation and rule.identifier == identifier:
+            if rule.operation == operation and rule.identifier == identifier and (rule.where is None or rule.where(params)):
                 if rule.times is None or rule.applied < rule.times:
                     rule.applied += 1
                     return rule.status

@@ -22,8 +22,11 @@ from unittest import mock
 
 from moto.core.responses import ActionResult
 from moto.dynamodb.responses import DynamoHandler
-from moto.rds.models import DBInstance, DBInstanceClustered, RDSBackend
+from moto.rds.models import DBCluster, DBInstance, DBInstanceClustered, MasterUserSecret, RDSBackend
+from moto.rds.responses import RDSResponse
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+from trapheus_local.rds_engines import engine_family, major_version
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,141 @@ def _contributor_insights_are_described() -> Iterator[None]:
         yield
 
 
+# Settings RDS keeps and describes that moto 5.2.5 takes as parameters and drops: parameter -> described attribute.
+KEPT_SETTINGS = {
+    "engine_lifecycle_support": "engine_lifecycle_support",
+    "dedicated_log_volume": "dedicated_log_volume",
+    "processor_features": "processor_features",
+    "database_insights_mode": "database_insights_mode",
+    "enable_performance_insights": "performance_insights_enabled",
+    "performance_insights_kms_key_id": "performance_insights_kms_key_id",
+    "performance_insights_retention_period": "performance_insights_retention_period",
+}
+EXTENDED_SUPPORT = "open-source-rds-extended-support"
+_EXTENDED_SUPPORT_ENGINES = ("mysql", "postgres", "aurora-mysql", "aurora-postgresql")
+
+
+@contextlib.contextmanager
+def _settings_are_kept() -> Iterator[None]:
+    # moto accepts EngineLifecycleSupport, DedicatedLogVolume, ProcessorFeatures, DatabaseInsightsMode and the
+    # Performance Insights settings on create, restore and modify and forgets them; RDS keeps them and reports
+    # them in describe calls (Performance Insights with the AWS managed aws/rds key and 7 days unless told).
+    create_instance, create_cluster, update_instance = DBInstance.__init__, DBCluster.__init__, DBInstance.update
+
+    def store(resource: Any, values: dict[str, Any]) -> None:
+        for parameter, attribute in KEPT_SETTINGS.items():
+            if values.get(parameter) is not None:
+                setattr(resource, attribute, values[parameter])
+        if getattr(resource, "performance_insights_enabled", None):
+            if not getattr(resource, "performance_insights_kms_key_id", None):
+                resource.performance_insights_kms_key_id = resource.backend.kms.describe_key("alias/aws/rds").arn
+            if not getattr(resource, "performance_insights_retention_period", None):
+                resource.performance_insights_retention_period = 7
+
+    def update(self: DBInstance, *args: Any, **kwargs: Any) -> None:
+        update_instance(self, *args, **{k: v for k, v in kwargs.items() if k not in KEPT_SETTINGS})
+        store(self, kwargs)
+
+    def keep(original: Callable[..., None]) -> Callable[..., None]:
+        def create(self: Any, *args: Any, **kwargs: Any) -> None:
+            original(self, *args, **kwargs)
+            store(self, kwargs)
+            if getattr(self, "database_insights_mode", None) is None:
+                self.database_insights_mode = "standard"  # the API's default
+            standalone = not isinstance(self, DBInstanceClustered)  # an Aurora member takes its cluster's
+            if standalone and getattr(self, "engine_lifecycle_support", None) is None and self.engine in _EXTENDED_SUPPORT_ENGINES:
+                self.engine_lifecycle_support = EXTENDED_SUPPORT  # the API's default
+
+        return create
+
+    with (
+        mock.patch.object(DBInstance, "__init__", keep(create_instance)),
+        mock.patch.object(DBCluster, "__init__", keep(create_cluster)),
+        mock.patch.object(DBInstance, "update", update),
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def _restores_start_from_the_snapshot() -> Iterator[None]:
+    # moto builds a restored database from the source database's current attributes, so the copy shares the
+    # source's RDS-managed secret and associated IAM roles and inherits settings the restore call did not
+    # pass (deletion protection among them). In RDS the copy has deletion protection only when the call asks
+    # for it (API_RestoreDBInstanceFromDBSnapshot.html: DeletionProtection, default false), no managed secret (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html:
+    # only a modify, or an Oracle restore, turns management on), no associated roles (re-added with
+    # AddRoleTo*), engine lifecycle support as the call says (default: extended support on,
+    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/extended-support-creating-db-instance.html) and
+    # the standard Database Insights mode.
+    restore_instance = RDSBackend.restore_db_instance_from_db_snapshot
+    restore_cluster = RDSBackend.restore_db_cluster_from_snapshot
+
+    def reset(restored: Any, overrides: dict[str, Any], is_instance: bool) -> None:
+        lifecycle = overrides.get("engine_lifecycle_support")
+        restored.engine_lifecycle_support = lifecycle or (EXTENDED_SUPPORT if restored.engine in _EXTENDED_SUPPORT_ENGINES else None)
+        restored.database_insights_mode = "standard"
+        restored.deletion_protection = bool(overrides.get("deletion_protection"))
+        restored._associated_roles = []
+        restored.manage_master_user_password = False
+        if "master_user_secret" in vars(restored):
+            del restored.master_user_secret
+        if is_instance and overrides.get("manage_master_user_password") and str(restored.engine).startswith("oracle"):
+            restored.manage_master_user_password = True
+            restored.master_user_secret = MasterUserSecret(restored, overrides.get("master_user_secret_kms_key_id"))
+
+    def instance(self: RDSBackend, from_snapshot_id: str, overrides: dict[str, Any]) -> Any:
+        restored = restore_instance(self, from_snapshot_id, overrides)
+        reset(restored, overrides, True)
+        return restored
+
+    def cluster(self: RDSBackend, from_snapshot_id: str, overrides: dict[str, Any]) -> Any:
+        restored = restore_cluster(self, from_snapshot_id, overrides)
+        reset(restored, overrides, False)
+        return restored
+
+    with (
+        mock.patch.object(RDSBackend, "restore_db_instance_from_db_snapshot", instance),
+        mock.patch.object(RDSBackend, "restore_db_cluster_from_snapshot", cluster),
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def _engine_versions_are_described() -> Iterator[None]:
+    # moto has no DescribeDBEngineVersions; RDS answers it with each version's parameter group family and
+    # major version (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DescribeDBEngineVersions.html).
+    def describe(self: RDSResponse) -> ActionResult:
+        engine, version = self.params.get("Engine"), self.params.get("EngineVersion")
+        family = engine_family(str(engine), str(version)) if engine and version else None
+        if family is None:
+            return ActionResult({"DBEngineVersions": []})
+        return ActionResult({"DBEngineVersions": [{
+            "Engine": engine, "EngineVersion": version, "DBParameterGroupFamily": family,
+            "MajorEngineVersion": major_version(str(engine), str(version)),
+        }]})
+
+    with mock.patch.object(RDSResponse, "describe_db_engine_versions", describe, create=True):
+        yield
+
+
+@contextlib.contextmanager
+def _aws_managed_keys_are_aws_managed() -> Iterator[None]:
+    # moto creates the keys behind the reserved aliases (alias/aws/rds, alias/aws/secretsmanager, ...) on
+    # first use, as customer managed keys. In AWS they are AWS managed (DescribeKey KeyManager "AWS"), and
+    # their key policies let the services use them for any principal of the account.
+    from moto.kms.models import KmsBackend
+
+    generate = KmsBackend._generate_default_keys
+
+    def generate_aws_managed(self: KmsBackend, alias_name: str) -> str | None:
+        key_id = generate(self, alias_name)
+        if key_id is not None:
+            self.keys[key_id].key_manager = "AWS"
+        return key_id
+
+    with mock.patch.object(KmsBackend, "_generate_default_keys", generate_aws_managed):
+        yield
+
+
 SHIMS: tuple[Shim, ...] = (
     Shim(
         name="unique_automated_snapshot_names",
@@ -192,6 +330,26 @@ SHIMS: tuple[Shim, ...] = (
         name="unique_instance_resource_ids",
         aws_behaviour="every DB instance has its own DbiResourceId",
         install=_unique_instance_resource_ids,
+    ),
+    Shim(
+        name="settings_are_kept",
+        aws_behaviour="engine lifecycle support, dedicated log volume, processor features and Database Insights mode are kept and described",
+        install=_settings_are_kept,
+    ),
+    Shim(
+        name="restores_start_from_the_snapshot",
+        aws_behaviour="a restored database has no managed secret, no associated roles, and the lifecycle support the restore asked for",
+        install=_restores_start_from_the_snapshot,
+    ),
+    Shim(
+        name="engine_versions_are_described",
+        aws_behaviour="DescribeDBEngineVersions answers with the parameter group family and major version",
+        install=_engine_versions_are_described,
+    ),
+    Shim(
+        name="aws_managed_keys_are_aws_managed",
+        aws_behaviour="the keys behind alias/aws/* are AWS managed keys",
+        install=_aws_managed_keys_are_aws_managed,
     ),
     Shim(
         name="executions_without_a_name_get_one",

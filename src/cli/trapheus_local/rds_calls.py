@@ -10,9 +10,9 @@ import contextlib
 import copy
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from unittest import mock
 
 from moto.core.responses import ActionResult
@@ -21,6 +21,7 @@ from moto.rds.exceptions import RDSClientError
 from moto.rds.responses import RDSResponse
 
 from trapheus_local.latency import DESCRIBES, LatencyModel
+from trapheus_local.strict_rds import StrictRds
 
 # RDS operations that change nothing; everything else counts as mutating.
 _READ_ONLY_PREFIXES = ("Describe", "List", "Download")
@@ -63,32 +64,67 @@ class RdsCallLog:
             self._calls.clear()
 
 
+class Extension(Protocol):
+    """Operations moto lacks, served here, and what they must learn of the calls moto serves."""
+
+    def operations(self) -> dict[str, Callable[[Mapping[str, Any]], dict]]: ...
+
+    def after(self, operation: str, params: Mapping[str, Any]) -> None: ...
+
+
 @contextlib.contextmanager
-def intercepted(log: RdsCallLog, latency: LatencyModel) -> Iterator[None]:
-    """Record every RDS call into ``log`` and apply ``latency`` while the block runs."""
+def intercepted(
+    log: RdsCallLog, latency: LatencyModel, strict: StrictRds | None = None, extensions: Sequence[Extension] = ()
+) -> Iterator[None]:
+    """Record every RDS call into ``log``, apply ``latency`` and (unless lenient) the ``strict`` model while the
+    block runs; ``extensions`` (and the strict model) answer the operations moto lacks."""
+    extensions = [*extensions, *([strict] if strict is not None else [])]
     original_call_action = RDSResponse.call_action
 
     def call_action(self: RDSResponse) -> Any:
         operation = self._get_action()
+        if strict is not None:
+            strict.normalise(self.params)
         params = _original_params(self)
         log.append(RdsCall(operation, params))
         method_name = camelcase_to_underscores(operation)
         handler = getattr(self, method_name, None)
         fault = latency.fault_for(operation, params)
-        if fault is not None:
-            setattr(self, method_name, _raising(RDSClientError(fault.code, fault.message)))
+        refusal = None
+        if fault is None and strict is not None:
+            try:
+                strict.check(operation, params)
+            except RDSClientError as error:
+                refusal = error
+        if fault is not None or refusal is not None:
+            setattr(self, method_name, _raising(refusal or RDSClientError(fault.code, fault.message)))  # type: ignore[union-attr]
             with warnings.catch_warnings():
                 # Throttling codes have no error shape in the RDS model; the client maps them anyway.
                 warnings.simplefilter("ignore", UserWarning)
                 return original_call_action(self)
-        elif handler is not None and operation in DESCRIBES:
-            setattr(self, method_name, _describing(handler, operation, params, latency))
+        if handler is not None and operation in DESCRIBES:
+            setattr(self, method_name, _describing(handler, operation, params, latency, strict))
         elif handler is not None:
-            setattr(self, method_name, _mutating(handler, operation, params, latency))
+            setattr(self, method_name, _mutating(handler, operation, params, latency, strict, extensions))
         return original_call_action(self)
 
-    with mock.patch.object(RDSResponse, "call_action", call_action):
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.object(RDSResponse, "call_action", call_action))
+        for extension in extensions:
+            for operation, serve in extension.operations().items():
+                stack.enter_context(
+                    mock.patch.object(RDSResponse, camelcase_to_underscores(operation), _served(serve), create=True)
+                )
         yield
+
+
+def _served(serve: Callable[[Mapping[str, Any]], dict]) -> Callable[[RDSResponse], ActionResult]:
+    """An RDSResponse method answering an operation moto lacks."""
+
+    def method(self: RDSResponse) -> ActionResult:
+        return ActionResult(serve(_original_params(self)))
+
+    return method
 
 
 def _raising(error: Exception) -> Any:
@@ -98,21 +134,36 @@ def _raising(error: Exception) -> Any:
     return fail
 
 
-def _mutating(handler: Any, operation: str, params: dict[str, Any], latency: LatencyModel) -> Any:
+def _mutating(
+    handler: Any,
+    operation: str,
+    params: dict[str, Any],
+    latency: LatencyModel,
+    strict: StrictRds | None,
+    extensions: Sequence[Extension],
+) -> Any:
     def run() -> Any:
+        if strict is not None:
+            strict.before_delete(operation, params)
         response = handler()
         result = response.result if isinstance(response, ActionResult) else None
         latency.after_success(operation, params, result if isinstance(result, dict) else {})
+        for extension in extensions:
+            extension.after(operation, params)
         return response
 
     return run
 
 
-def _describing(handler: Any, operation: str, params: dict[str, Any], latency: LatencyModel) -> Any:
+def _describing(
+    handler: Any, operation: str, params: dict[str, Any], latency: LatencyModel, strict: StrictRds | None
+) -> Any:
     kind, identifier_parameter, result_key, name_attribute = DESCRIBES[operation]
     identifier = params.get(identifier_parameter)
 
     def run() -> Any:
+        if identifier and strict is not None and strict.answers_not_found(kind, str(identifier)):
+            raise strict.not_found_error(kind, str(identifier))
         ghosts = latency.ghosts(kind, identifier)
         if identifier and ghosts:
             return ActionResult({result_key: ghosts})

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 PASSWORD = "not-a-real-password-1"
+MONITORING_ROLE_ARN = "arn:aws:iam::123456789012:role/rds-monitoring"
+# What a stack needs to restore the samples: the monitoring role they pass to RDS.
+STACK_PARAMETERS = {"PassableRoleArns": MONITORING_ROLE_ARN}
 
 
 @dataclass
@@ -47,6 +50,7 @@ def make_instance(rds: Any, ec2: Any, identifier: str = "orders-db", **overrides
         DBInstanceIdentifier=identifier,
         DBInstanceClass="db.m6g.large",
         Engine="mysql",
+        EngineVersion="8.0.39",
         MasterUsername="admin",
         MasterUserPassword=PASSWORD,
         AllocatedStorage=500,
@@ -69,9 +73,12 @@ def make_instance(rds: Any, ec2: Any, identifier: str = "orders-db", **overrides
         PreferredBackupWindow="03:00-04:00",
         PreferredMaintenanceWindow="sun:05:00-sun:06:00",
         MonitoringInterval=30,
-        MonitoringRoleArn="arn:aws:iam::123456789012:role/rds-monitoring",
+        MonitoringRoleArn=MONITORING_ROLE_ARN,
         AutoMinorVersionUpgrade=False,
         CACertificateIdentifier="rds-ca-rsa2048-g1",
+        EngineLifecycleSupport="open-source-rds-extended-support-disabled",  # a restore defaults to paid support
+        EnablePerformanceInsights=True,
+        PerformanceInsightsRetentionPeriod=31,
         Tags=[{"Key": "team", "Value": "orders"}, {"Key": "env", "Value": "staging"}],
     )
     arguments.update(overrides)
@@ -95,7 +102,7 @@ def make_cluster(
     arguments: dict[str, Any] = dict(
         DBClusterIdentifier=identifier,
         Engine="aurora-mysql",
-        EngineVersion="8.0.mysql_aurora.3.05.2",
+        EngineVersion="8.0.mysql_aurora.3.08.0",
         MasterUsername="admin",
         MasterUserPassword=PASSWORD,
         Port=3310,
@@ -109,7 +116,9 @@ def make_cluster(
         BackupRetentionPeriod=7,
         PreferredBackupWindow="02:00-03:00",
         PreferredMaintenanceWindow="mon:04:00-mon:05:00",
-        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 8.0},
+        # auto-pause (MinCapacity 0) keeps its delay only while it is on
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.0, "MaxCapacity": 8.0, "SecondsUntilAutoPause": 900},
+        EngineLifecycleSupport="open-source-rds-extended-support-disabled",
         Tags=[{"Key": "team", "Value": "ledger"}],
     )
     if database_name:

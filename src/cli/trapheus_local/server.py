@@ -25,6 +25,8 @@ from trapheus_local.engine import Emulator
 from trapheus_local.latency import LatencyModel
 
 READY_MESSAGE = "trapheus local endpoint ready on http://{host}:{port}"
+# One real second is a minute on the emulator's clock: a 10-minute rename done by hand answers in 10 s.
+DEFAULT_TIME_FACTOR = 60.0
 
 
 def default_template() -> Path:
@@ -49,14 +51,22 @@ def serve(
     latency: LatencyModel | None = None,
     stop: threading.Event | None = None,
     announce: Callable[[str], None] | None = None,
+    strict: bool = True,
+    time_factor: float = DEFAULT_TIME_FACTOR,
 ) -> None:
-    """Serve the deployed stack on ``host:port`` (0 = any free port) until SIGINT/SIGTERM or ``stop`` is set."""
+    """Serve the deployed stack on ``host:port`` (0 = any free port) until SIGINT/SIGTERM or ``stop`` is set.
+
+    The strict RDS model is on unless ``strict`` is False; RDS operations take their modelled time, with the
+    emulator's clock running ``time_factor`` times faster than real time (workflow Wait states skip ahead).
+    """
     from moto.server import ThreadedMotoServer
 
     say = announce or _print
     stop = stop or threading.Event()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    with Emulator(latency=latency) as emulator:
+    emulator = Emulator(latency=latency, strict=strict)
+    emulator.clock.real_time_factor = time_factor
+    with emulator:
         deployment = emulator.deploy(template or default_template(), parameters)
         _check_free(host, port)  # moto's server would hang rather than report a taken port
         server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
@@ -68,6 +78,7 @@ def serve(
             with _stop_on_signals(stop):
                 say(READY_MESSAGE.format(host=host, port=bound_port))
                 say(f"region {emulator.region}")
+                say("strict RDS model: on" if strict else "strict RDS model: OFF (--lenient): moto's leniency, for debugging only")
                 for logical_id, arn in deployment.state_machines().items():
                     say(f"state machine {logical_id}: {arn}")
                 stop.wait()
@@ -132,7 +143,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--param", action="append", default=[], metavar="Key=Value", help="template parameter")
     parser.add_argument("--template", type=Path, default=None, help="SAM template (default: the repository's)")
     parser.add_argument(
-        "--latency-polls", type=int, default=0, help="keep resources in their in-between status for N describe calls"
+        "--latency-polls", type=int, default=0, help="with --lenient: keep resources in their in-between status for N describe calls"
+    )
+    parser.add_argument("--lenient", action="store_true", help="turn the strict RDS model off (debugging only)")
+    parser.add_argument(
+        "--time-factor", type=float, default=DEFAULT_TIME_FACTOR,
+        help="how much faster than real time RDS operations run (default 60: a minute per second)",
     )
     args = parser.parse_args(argv)
     try:
@@ -140,7 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    serve(args.port, parameters, template=args.template, latency=LatencyModel(polls=args.latency_polls))
+    serve(
+        args.port, parameters, template=args.template, latency=LatencyModel(polls=args.latency_polls),
+        strict=not args.lenient, time_factor=args.time_factor,
+    )
     return 0
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from support.rds_fixtures import make_cluster, make_instance
+from support.rds_fixtures import STACK_PARAMETERS, make_cluster, make_instance
 from typer.testing import CliRunner
 
 from trapheus_cli import plan
@@ -29,15 +29,16 @@ def stack() -> Iterator[tuple[Emulator, Deployment]]:
     assert TEMPLATE.is_file(), "template.yaml is missing"
     clients.reset()
     with Emulator() as emulator:
-        yield emulator, emulator.deploy(TEMPLATE, {"LogLevel": "WARNING"})
+        yield emulator, emulator.deploy(TEMPLATE, {"LogLevel": "WARNING", **STACK_PARAMETERS})
     clients.reset()
 
 
 def with_instance(emulator: Emulator, *, snapshot: bool = True) -> None:
     rds = emulator.client("rds")
-    make_instance(rds, emulator.client("ec2"), "orders-db")
-    if snapshot:
-        rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot")
+    with emulator.settled():
+        make_instance(rds, emulator.client("ec2"), "orders-db")
+        if snapshot:
+            rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot")
     emulator.rds_calls.clear()
 
 
@@ -83,8 +84,9 @@ def test_a_ready_plan_shows_the_changes_and_exits_0_without_changing_anything(st
 def test_plan_json_prints_the_report_of_a_cluster_in_place(stack):
     emulator, deployment = stack
     rds = emulator.client("rds")
-    make_cluster(rds, emulator.client("ec2"), "ledger", members=2)
-    rds.create_db_cluster_snapshot(DBClusterIdentifier="ledger", DBClusterSnapshotIdentifier="ledger-gold")
+    with emulator.settled():
+        make_cluster(rds, emulator.client("ec2"), "ledger", members=2)
+        rds.create_db_cluster_snapshot(DBClusterIdentifier="ledger", DBClusterSnapshotIdentifier="ledger-gold")
     emulator.rds_calls.clear()
 
     result = invoke("ledger", "--cluster", "--strategy", "in-place", "--snapshot", "ledger-gold", "--json")

@@ -12,7 +12,14 @@ A configuration is a plain JSON dict (it travels through the state machine):
 Settings are keyed by the parameter name that ``Restore*``/``Create*`` take, so the
 same table serves capture, restore arguments, the post-restore modify and the
 twin comparison. Settings a restore call cannot take are applied by one modify
-call once the restored database is available.
+call once the restored database is available. Deletion protection is the one
+setting kept for last: a copy is restored unprotected (so a failed one can be
+discarded) and protected once it is verified (:data:`PROTECTION`).
+
+Tags whose keys start with ``aws:`` or ``rds:`` (CloudFormation's, for one) are
+RDS's own: no API call may set them
+(https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_Tag.html), so they
+are neither captured nor compared.
 """
 
 from __future__ import annotations
@@ -35,6 +42,13 @@ class Setting:
     at_restore: bool = True  # the restore/create call accepts it
     modify_name: str | None = None  # parameter name for Modify*; None = same as name
     modifiable: bool = True
+
+
+# Set on the restored copy only once it is verified: a protected copy could not be discarded by a rollback.
+PROTECTION = "DeletionProtection"
+# Aurora custom endpoints move to the copy only once it holds the original identifier (trapheus.endpoints).
+ENDPOINTS = "endpoints"
+RESERVED_TAG_PREFIXES = ("aws:", "rds:")
 
 
 def _key(name: str) -> Reader:
@@ -66,15 +80,50 @@ def _when(condition: Callable[[dict], bool], reader: Reader) -> Reader:
 
 
 def _provisioned_performance(d: dict) -> bool:
-    # gp3 below the baseline threshold reports its included IOPS/throughput but
-    # rejects them as parameters; io1/io2 always take IOPS.
+    # gp3 below the baseline threshold reports its included IOPS/throughput but rejects them as
+    # parameters (400 GiB for MySQL, MariaDB and PostgreSQL, 200 GiB for Oracle, none for SQL Server:
+    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Storage.html#gp3-storage); io1/io2 always take IOPS.
     storage = d.get("StorageType")
     if storage in ("io1", "io2"):
         return True
     if storage == "gp3":
-        threshold = 200 if str(d.get("Engine", "")).startswith("oracle") else 400
+        engine = str(d.get("Engine", ""))
+        if engine.startswith("sqlserver"):
+            return True
+        threshold = 200 if engine.startswith("oracle") else 400
         return (d.get("AllocatedStorage") or 0) >= threshold
     return False
+
+
+def _domain(key: str, *, self_managed: bool) -> Reader:
+    """One field of the (first) Kerberos / Active Directory domain membership.
+
+    An AWS Managed Microsoft AD membership is given back as Domain + DomainIAMRoleName; a self-managed one
+    (it has an AuthSecretArn) as DomainFqdn, DomainOu, DomainAuthSecretArn and DomainDnsIps. RDS takes one
+    set or the other, never both.
+    """
+
+    def read(d: dict) -> Any:
+        memberships = [m for m in d.get("DomainMemberships") or [] if m.get("Status") not in ("removing-membership", "removed")]
+        if not memberships or bool(memberships[0].get("AuthSecretArn")) != self_managed:
+            return None
+        value = memberships[0].get(key)
+        return (sorted(value) or None) if isinstance(value, list) else value
+
+    return read
+
+
+def _managed_secret(d: dict) -> Any:
+    return True if d.get("MasterUserSecret") else None
+
+
+def _secret_key(d: dict) -> Any:
+    return (d.get("MasterUserSecret") or {}).get("KmsKeyId")
+
+
+def _processor_features(d: dict) -> Any:
+    features = d.get("ProcessorFeatures")
+    return sorted(({"Name": f["Name"], "Value": f["Value"]} for f in features), key=lambda f: f["Name"]) if features else None
 
 
 def _monitoring_on(d: dict) -> bool:
@@ -106,7 +155,7 @@ INSTANCE_SETTINGS: tuple[Setting, ...] = (
     Setting("PubliclyAccessible", _key("PubliclyAccessible")),
     Setting("EnableIAMDatabaseAuthentication", _key("IAMDatabaseAuthenticationEnabled")),
     Setting("EnableCloudwatchLogsExports", _sorted_list("EnabledCloudwatchLogsExports"), modify_name="CloudwatchLogsExportConfiguration"),
-    Setting("DeletionProtection", _key("DeletionProtection")),
+    Setting("DeletionProtection", _key("DeletionProtection"), at_restore=False),
     Setting("CopyTagsToSnapshot", _key("CopyTagsToSnapshot")),
     Setting("AutoMinorVersionUpgrade", _key("AutoMinorVersionUpgrade")),
     Setting("LicenseModel", _key("LicenseModel"), modifiable=False),
@@ -114,6 +163,20 @@ INSTANCE_SETTINGS: tuple[Setting, ...] = (
     Setting("NetworkType", _key("NetworkType")),
     Setting("BackupRetentionPeriod", _key("BackupRetentionPeriod")),
     Setting("PreferredBackupWindow", _key("PreferredBackupWindow")),
+    # restore defaults to paid extended support and no call can change it later: carried at restore or never
+    Setting("EngineLifecycleSupport", _key("EngineLifecycleSupport"), modifiable=False),
+    Setting("DedicatedLogVolume", _key("DedicatedLogVolume")),
+    Setting("ProcessorFeatures", _processor_features),
+    Setting("Domain", _domain("Domain", self_managed=False)),
+    Setting("DomainIAMRoleName", _domain("IAMRoleName", self_managed=False)),
+    Setting("DomainFqdn", _domain("FQDN", self_managed=True)),
+    Setting("DomainOu", _domain("OU", self_managed=True)),
+    Setting("DomainAuthSecretArn", _domain("AuthSecretArn", self_managed=True)),
+    Setting("DomainDnsIps", _domain("DnsIps", self_managed=True)),
+    Setting("DatabaseInsightsMode", _key("DatabaseInsightsMode"), at_restore=False),
+    # RDS can manage the master password only through a modify (a restore copies the password, not the secret)
+    Setting("ManageMasterUserPassword", _managed_secret, at_restore=False),
+    Setting("MasterUserSecretKmsKeyId", _when(_managed_secret, _secret_key), at_restore=False),
     Setting("PreferredMaintenanceWindow", _key("PreferredMaintenanceWindow"), at_restore=False),
     Setting("MonitoringInterval", _key("MonitoringInterval"), at_restore=False),
     Setting("MonitoringRoleArn", _when(_monitoring_on, _key("MonitoringRoleArn")), at_restore=False),
@@ -158,12 +221,22 @@ CLUSTER_SETTINGS: tuple[Setting, ...] = (
     Setting("DatabaseName", _when(_cluster_has("DatabaseName"), _key("DatabaseName")), modifiable=False),
     Setting("EnableIAMDatabaseAuthentication", _key("IAMDatabaseAuthenticationEnabled")),
     Setting("EnableCloudwatchLogsExports", _sorted_list("EnabledCloudwatchLogsExports"), modify_name="CloudwatchLogsExportConfiguration"),
-    Setting("DeletionProtection", _key("DeletionProtection")),
+    Setting("DeletionProtection", _key("DeletionProtection"), at_restore=False),
     Setting("CopyTagsToSnapshot", _key("CopyTagsToSnapshot")),
+    Setting("KmsKeyId", _when(_cluster_has("StorageEncrypted"), _key("KmsKeyId")), modifiable=False),  # unencrypted: none
+    Setting("EngineLifecycleSupport", _key("EngineLifecycleSupport"), modifiable=False),
+    Setting("Domain", _domain("Domain", self_managed=False)),
+    Setting("DomainIAMRoleName", _domain("IAMRoleName", self_managed=False)),
+    Setting("DatabaseInsightsMode", _key("DatabaseInsightsMode"), at_restore=False),
+    Setting("ManageMasterUserPassword", _managed_secret, at_restore=False),
+    Setting("MasterUserSecretKmsKeyId", _when(_managed_secret, _secret_key), at_restore=False),
     Setting("StorageType", _when(lambda d: d.get("StorageType") not in (None, "aurora"), _key("StorageType"))),
     Setting("BacktrackWindow", _when(_cluster_has("BacktrackWindow"), _key("BacktrackWindow"))),
+    # SecondsUntilAutoPause is reported (and kept) only while MinCapacity is 0 (auto-pause on)
     Setting("ServerlessV2ScalingConfiguration", _when(_cluster_has("ServerlessV2ScalingConfiguration"), lambda d: {
-        k: d["ServerlessV2ScalingConfiguration"][k] for k in ("MinCapacity", "MaxCapacity") if k in d["ServerlessV2ScalingConfiguration"]
+        k: d["ServerlessV2ScalingConfiguration"][k]
+        for k in ("MinCapacity", "MaxCapacity", "SecondsUntilAutoPause")
+        if k in d["ServerlessV2ScalingConfiguration"]
     })),
     Setting("BackupRetentionPeriod", _key("BackupRetentionPeriod")),
     Setting("PreferredBackupWindow", _key("PreferredBackupWindow")),
@@ -186,7 +259,20 @@ def read_settings(table: tuple[Setting, ...], description: dict) -> dict[str, An
 
 
 def _tags(description: dict) -> list[dict[str, str]]:
-    return sorted(({"Key": t["Key"], "Value": t["Value"]} for t in description.get("TagList") or []), key=lambda t: t["Key"])
+    return sorted(
+        ({"Key": t["Key"], "Value": t["Value"]} for t in description.get("TagList") or []
+         if not str(t["Key"]).lower().startswith(RESERVED_TAG_PREFIXES)),
+        key=lambda t: t["Key"],
+    )
+
+
+def _roles(description: dict) -> list[dict[str, str]]:
+    """IAM roles associated with the database (AddRoleTo*), which a restore does not carry."""
+    return sorted(
+        ({"RoleArn": r["RoleArn"], **({"FeatureName": r["FeatureName"]} if r.get("FeatureName") else {})}
+         for r in description.get("AssociatedRoles") or [] if r.get("Status") != "INVALID"),
+        key=lambda r: r["RoleArn"],
+    )
 
 
 def resource_id(description: dict) -> str | None:
@@ -200,11 +286,13 @@ def capture_instance(description: dict) -> dict:
         "resourceId": resource_id(description),
         "settings": read_settings(INSTANCE_SETTINGS, description),
         "tags": _tags(description),
+        "roles": _roles(description),
     }
 
 
-def capture_cluster(description: dict, member_descriptions: list[dict]) -> dict:
-    """``member_descriptions`` are the member instances' describe results (any order)."""
+def capture_cluster(description: dict, member_descriptions: list[dict], endpoints: list[dict] | None = None) -> dict:
+    """``member_descriptions`` are the member instances' describe results (any order); ``endpoints`` its custom
+    endpoints (trapheus.endpoints.capture)."""
     writers = {m["DBInstanceIdentifier"] for m in description.get("DBClusterMembers", []) if m.get("IsClusterWriter")}
     members = [
         {
@@ -222,12 +310,9 @@ def capture_cluster(description: dict, member_descriptions: list[dict]) -> dict:
         "resourceId": resource_id(description),
         "settings": read_settings(CLUSTER_SETTINGS, description),
         "tags": _tags(description),
-        "roles": sorted(
-            ({"RoleArn": r["RoleArn"], **({"FeatureName": r["FeatureName"]} if r.get("FeatureName") else {})}
-             for r in description.get("AssociatedRoles") or []),
-            key=lambda r: r["RoleArn"],
-        ),
+        "roles": _roles(description),
         "members": members,
+        "endpoints": endpoints or [],
     }
 
 
@@ -253,13 +338,18 @@ def differences(wanted: dict[str, Any], actual: dict[str, Any]) -> dict[str, tup
     return {k: (v, actual.get(k)) for k, v in wanted.items() if actual.get(k) != v}
 
 
-def modify_arguments(table: tuple[Setting, ...], wanted: dict[str, Any], actual: dict[str, Any]) -> dict[str, Any]:
-    """Modify* arguments that turn ``actual`` into ``wanted`` (only what differs and can be modified)."""
+def modify_arguments(
+    table: tuple[Setting, ...], wanted: dict[str, Any], actual: dict[str, Any], *, leave: frozenset[str] = frozenset({PROTECTION})
+) -> dict[str, Any]:
+    """Modify* arguments that turn ``actual`` into ``wanted`` (only what differs and can be modified).
+
+    Settings in ``leave`` are not touched (deletion protection is set last, by :func:`protection_arguments`).
+    """
     by_name = {s.name: s for s in table}
     arguments: dict[str, Any] = {}
     for name, (value, current) in differences(wanted, actual).items():
         setting = by_name.get(name)
-        if setting is None or not setting.modifiable:
+        if setting is None or not setting.modifiable or name in leave:
             continue
         if name == "EnableCloudwatchLogsExports":
             current_set = set(current or [])
@@ -271,12 +361,28 @@ def modify_arguments(table: tuple[Setting, ...], wanted: dict[str, Any], actual:
         arguments[setting.modify_name or name] = value
     if arguments.get("MonitoringInterval") and "MonitoringRoleArn" not in arguments and wanted.get("MonitoringRoleArn"):
         arguments["MonitoringRoleArn"] = wanted["MonitoringRoleArn"]
+    if "MasterUserSecretKmsKeyId" in arguments and "ManageMasterUserPassword" not in arguments:
+        del arguments["MasterUserSecretKmsKeyId"]  # only given while turning management on
+    if arguments.get("ManageMasterUserPassword") is None:
+        arguments.pop("ManageMasterUserPassword", None)  # turning it off needs a password trapheus never holds
     return arguments
 
 
-def twin_differences(original: dict, restored: dict) -> list[str]:
-    """Human-readable list of every way ``restored`` is not the twin of ``original`` (empty = twin)."""
-    problems = [f"{name}: wanted {w!r}, found {a!r}" for name, (w, a) in differences(original["settings"], restored["settings"]).items()]
+def protection_arguments(wanted: dict[str, Any], actual: dict[str, Any]) -> dict[str, Any]:
+    """The modify that sets deletion protection as the original had it (empty if it already is)."""
+    value = bool(wanted.get(PROTECTION))
+    return {} if bool(actual.get(PROTECTION)) == value else {PROTECTION: value}
+
+
+def twin_differences(original: dict, restored: dict, *, ignore: frozenset[str] = frozenset()) -> list[str]:
+    """Human-readable list of every way ``restored`` is not the twin of ``original`` (empty = twin).
+
+    Settings in ``ignore`` are left out (deletion protection, before it is set).
+    """
+    wanted_settings = {k: v for k, v in original["settings"].items() if k not in ignore}
+    problems = [f"{name}: wanted {w!r}, found {a!r}" for name, (w, a) in differences(wanted_settings, restored["settings"]).items()]
+    if ENDPOINTS not in ignore and original.get("endpoints", []) != restored.get("endpoints", []):
+        problems.append(f"custom endpoints: wanted {original.get('endpoints')!r}, found {restored.get('endpoints')!r}")
     if original.get("tags", []) != restored.get("tags", []):
         problems.append(f"tags: wanted {original.get('tags')!r}, found {restored.get('tags')!r}")
     if original.get("roles", []) != restored.get("roles", []):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trapheus import clients
+from trapheus import clients, endpoints
 from trapheus.configuration import capture_cluster, capture_instance
 from trapheus.errors import (
     DatabaseNotFoundError,
@@ -20,9 +20,11 @@ from trapheus.errors import (
 from trapheus.kinds import CLUSTER, INSTANCE, DatabaseKind
 from trapheus.log import logger
 from trapheus.lookup import describe_one
+from trapheus.statuses import GONE, USABLE
 from trapheus.throttling import aws_errors
 
-GONE_STATUSES = frozenset({"deleting", "deleted"})
+GONE_STATUSES = GONE
+__all__ = ["GONE_STATUSES", "USABLE", "capture", "delete_database", "describe", "find", "member_ids", "rename_database", "status"]
 
 
 def _rds(rds: Any = None) -> Any:
@@ -58,7 +60,7 @@ def capture(kind: DatabaseKind, identifier: str, rds: Any = None) -> dict:
     if kind is INSTANCE:
         return capture_instance(description)
     members = [describe(INSTANCE, m, client) for m in member_ids(description)]
-    return capture_cluster(description, members)
+    return capture_cluster(description, members, endpoints.capture(identifier, client))
 
 
 def rename_one(kind: DatabaseKind, current: str, new: str, rds: Any = None) -> str:
@@ -107,6 +109,8 @@ def delete_database(
     description = find(kind, identifier, client)
     if description is None or status(kind, description) in GONE_STATUSES:
         return "already"
+    # first what could refuse: a protected database that cannot be modified stays whole, members included
+    _lift_deletion_protection(kind, identifier, description, client)
     if kind is CLUSTER:
         for member in member_ids(description):
             member_description = find(INSTANCE, member, client)
@@ -116,7 +120,6 @@ def delete_database(
             # members cannot take a final snapshot of their own; the cluster's covers them
             with aws_errors(DeleteError, f"deleting member {member!r} of {identifier!r}"):
                 client.delete_db_instance(DBInstanceIdentifier=member, SkipFinalSnapshot=True)
-    _lift_deletion_protection(kind, identifier, description, client)
     arguments: dict[str, Any] = {kind.id_param: identifier, "DeleteAutomatedBackups": not keep_automated_backups}
     if final_snapshot:
         arguments[kind.final_snapshot_param] = final_snapshot

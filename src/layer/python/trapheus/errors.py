@@ -72,6 +72,26 @@ class ThrottlingError(TrapheusError):
     """AWS throttled us beyond the client's own retries; the workflow retries with backoff."""
 
 
+class UnsupportedTopologyError(TrapheusError):
+    """The database has something a restore cannot carry (read replicas, a global database, a proxy...)."""
+
+
+class EngineMismatchError(TrapheusError):
+    """The snapshot's engine version does not fit the original's parameter or option groups."""
+
+
+class QuotaExceededError(TrapheusError):
+    """An account quota has no room for what the run creates, or cannot be read."""
+
+
+class AccessNotGrantedError(TrapheusError):
+    """The stack's roles may not touch a name, key or role the run needs."""
+
+
+class ForeignSnapshotError(TrapheusError):
+    """The snapshot a refresh would replace was taken from another database (or is not a manual snapshot)."""
+
+
 # -- DynamoDB tables ---------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ from enum import Enum
 from typing import Any
 
 from trapheus.errors import InvalidInputError
-from trapheus.names import RESTORABLE_ID_MAX, SNAPSHOT_BASE_MAX, SNAPSHOT_ID_MAX, SNAPSHOT_NEXT_INFIX, check_identifier
+from trapheus.names import RESTORABLE_ID_MAX, check_identifier, snapshot_id_max
 
 
 class Strategy(str, Enum):
@@ -101,12 +101,8 @@ def parse_request(data: Any, *, export_default: bool, strategy_default: Strategy
         raise InvalidInputError(f"'task' must be one of {', '.join(t.value for t in Task)}, got {data['task']!r}")
     is_cluster = _require_bool(data, "isCluster")
     snapshot = data.get("snapshotIdentifier", f"{identifier}-snapshot")
-    snapshot = check_identifier(
-        snapshot,
-        field_name="snapshotIdentifier",
-        max_length=SNAPSHOT_BASE_MAX,
-        rds_max=SNAPSHOT_ID_MAX,
-        suffix=SNAPSHOT_NEXT_INFIX + "xxxxxxxx",
-    )
+    # the names derived from a snapshot identifier are cut to fit (trapheus.names.fit): only RDS's limit applies
+    limit = snapshot_id_max(is_cluster)
+    snapshot = check_identifier(snapshot, field_name="snapshotIdentifier", max_length=limit, rds_max=limit)
     export = _require_bool(data, "export", default=export_default)
     return RestoreRequest(identifier, task, is_cluster, snapshot, export, _strategy(data, strategy_default))

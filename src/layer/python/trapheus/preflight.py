@@ -1,8 +1,8 @@
-"""Everything checked before the first change: input, database, names, snapshot, lock.
+"""Everything checked before the first change: input, database, names, snapshot, permissions, quotas, lock.
 
-:func:`survey` only reads. :func:`prepare` refuses a run on the first blocker it
-finds and returns the workflow state every later step works from; :func:`plan`
-reports every blocker, and what a run would do, without refusing anything.
+:func:`survey` only reads. :func:`prepare` refuses a run on the first blocker it finds and returns the
+workflow state every later step works from; :func:`plan` reports every blocker, and what a run would do,
+without refusing anything.
 """
 
 from __future__ import annotations
@@ -13,20 +13,29 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from trapheus import clients, retention
+from trapheus import clients, engines, permissions, quotas, retention, topology
 from trapheus.databases import capture, find, member_ids, status
 from trapheus.errors import (
     DatabaseNotAvailableError,
     DatabaseNotFoundError,
+    ForeignSnapshotError,
     IdentifierInUseError,
     InvalidInputError,
     TrapheusError,
 )
 from trapheus.inputs import RestoreRequest, Strategy, Task, parse_request
-from trapheus.kinds import INSTANCE, DatabaseKind, kind_for
-from trapheus.locks import lock_key, lock_holder
-from trapheus.names import RESTORABLE_ID_MAX, RestoreNames, check_identifier, derive_names
+from trapheus.kinds import CLUSTER, INSTANCE, DatabaseKind, kind_for
+from trapheus.locks import lock_holder, lock_key
+from trapheus.names import RestoreNames, derive_names
 from trapheus.snapshots import find_snapshot, require_available
+
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_RenameInstance.html: the new DNS name of a
+# renamed instance is effective in about 10 minutes, and the instance is not available until then.
+RENAME_MINUTES = 10
+DATA_NOTICE = (
+    "Writes made to the database after the snapshot was taken ({snapshot_time}) are not in the restored database; "
+    "they exist only in the final snapshot of the retired original ({final_snapshot})."
+)
 
 
 def _flag(environ: Any, name: str, default: bool) -> bool:
@@ -60,34 +69,30 @@ def _taken(kind: DatabaseKind, identifiers: list[str], client: Any) -> list[str]
     return [i for i in identifiers if find(kind, i, client) is not None]
 
 
-def survey(request: RestoreRequest, run_id: str, rds: Any = None) -> Survey:
-    """Read-only look at the database, the names a run needs and the snapshot."""
-    client = rds or clients.client("rds")
-    kind = kind_for(request.is_cluster)
-    found = Survey(request, kind)
-    database = find(kind, request.identifier, client)
-    if database is None:
-        found.blockers.append(DatabaseNotFoundError(f"{kind.label} {request.identifier!r} does not exist"))
-        return found
-    if kind is INSTANCE and database.get("DBClusterIdentifier"):
+def _snapshot_source(kind: DatabaseKind, snapshot: dict) -> str | None:
+    return snapshot.get(kind.snapshot.source_param)
+
+
+def _check_names_free(found: Survey, kept: dict | None, client: Any) -> None:
+    names, kind = found.names, found.kind
+    assert names is not None
+    # a kept original (expired or not) is dealt with by the rollback window
+    is_kept = kept is not None and retention.retire_after(kept) is not None
+    kept_names = {names.aside, *(m.aside for m in names.members)} if is_kept else set()
+    taken = [i for i in _taken(kind, [names.aside, names.staged], client) if i not in kept_names]
+    taken += [i for i in _taken(INSTANCE, [n for m in names.members for n in (m.aside, m.staged)], client) if i not in kept_names]
+    if taken:
         found.blockers.append(
-            InvalidInputError(
-                f"{request.identifier!r} is a member of Aurora cluster {database['DBClusterIdentifier']!r}; "
-                "restore the cluster: set identifier to the cluster and isCluster to true"
+            IdentifierInUseError(
+                f"identifier(s) {', '.join(taken)} already exist; trapheus needs them free for this run "
+                "(a previous run may have left them: check and remove or rename them first)"
             )
         )
-        return found
-    current = status(kind, database)
-    if current != "available":
-        found.blockers.append(DatabaseNotAvailableError(f"{kind.label} {request.identifier!r} is {current!r}; it must be 'available'"))
-    members = member_ids(database) if request.is_cluster else []
-    for member in members:
-        try:
-            check_identifier(member, field_name=f"member {member}", max_length=RESTORABLE_ID_MAX)
-        except InvalidInputError as error:
-            found.blockers.append(error)
-    found.names = derive_names(request.identifier, request.snapshot_identifier, run_id, members)
-    names = found.names
+
+
+def _check_kept_original(found: Survey, client: Any) -> dict | None:
+    names, kind = found.names, found.kind
+    assert names is not None
     kept = find(kind, names.aside, client)
     if kept is not None and retention.retire_after(kept) is not None:
         if retention.is_expired(kept):
@@ -100,27 +105,113 @@ def survey(request: RestoreRequest, run_id: str, rds: Any = None) -> Survey:
                     "final snapshot) or delete it yourself"
                 )
             )
-    if request.task.restores:
-        # a kept original (expired or not) was dealt with above
-        is_kept = kept is not None and retention.retire_after(kept) is not None
-        kept_names = {names.aside, *(m.aside for m in names.members)} if is_kept else set()
-        taken = [i for i in _taken(kind, [names.aside, names.staged], client) if i not in kept_names]
-        taken += [i for i in _taken(INSTANCE, [n for m in names.members for n in (m.aside, m.staged)], client) if i not in kept_names]
-        if taken:
-            found.blockers.append(
-                IdentifierInUseError(
-                    f"identifier(s) {', '.join(taken)} already exist; trapheus needs them free for this run "
-                    "(a previous run may have left them: check and remove or rename them first)"
-                )
-            )
-    found.snapshot = find_snapshot(kind, found.names.snapshot, client)
+    return kept
+
+
+def _check_snapshot(found: Survey, client: Any) -> None:
+    """db_restore: the snapshot must be usable; a refresh replaces only a manual snapshot of this database."""
+    request, kind, names = found.request, found.kind, found.names
+    assert names is not None
+    found.snapshot = find_snapshot(kind, names.snapshot, client)
     if not request.task.takes_snapshot:
-        # db_restore: the snapshot must be usable before anything is renamed
         try:
-            require_available(kind, found.names.snapshot, client)
+            require_available(kind, names.snapshot, client)
         except TrapheusError as error:
             found.blockers.append(error)
+        return
+    if found.snapshot is None:
+        return
+    source = _snapshot_source(kind, found.snapshot)
+    if found.snapshot.get("SnapshotType") != "manual" or source != request.identifier:
+        found.blockers.append(
+            ForeignSnapshotError(
+                f"snapshot {names.snapshot!r} is a{'n' if found.snapshot.get('SnapshotType') == 'automated' else ''} "
+                f"{found.snapshot.get('SnapshotType')} snapshot of {source!r}, not a manual snapshot of "
+                f"{request.identifier!r}; a refresh replaces (deletes) the snapshot it names, so trapheus will not "
+                "touch it: choose another snapshotIdentifier"
+            )
+        )
+
+
+def _keys_and_roles(kind: DatabaseKind, configuration: dict, snapshot: dict | None, account_id: str) -> tuple[dict, dict]:
+    """The KMS keys the restore uses and the roles it passes to RDS, by what each is for."""
+    settings = configuration.get("settings", {})
+    encrypted = bool((snapshot or {}).get("Encrypted") or (snapshot or {}).get("StorageEncrypted"))
+    keys = {
+        "snapshot": (snapshot or {}).get("KmsKeyId") if encrypted else None,
+        "cluster storage": settings.get("KmsKeyId") if kind is CLUSTER else None,
+        "Performance Insights data": settings.get("PerformanceInsightsKMSKeyId"),
+        "managed master user secret": settings.get("MasterUserSecretKmsKeyId"),
+    }
+    roles: dict[str, str | None] = {
+        "enhanced monitoring": settings.get("MonitoringRoleArn"),
+        "directory (Kerberos) membership": permissions.role_arn(settings["DomainIAMRoleName"], account_id) if settings.get("DomainIAMRoleName") else None,
+    }
+    for member in configuration.get("members", []):
+        member_settings = member["settings"]
+        keys[f"Performance Insights data of {member['identifier']}"] = member_settings.get("PerformanceInsightsKMSKeyId")
+        roles[f"enhanced monitoring of {member['identifier']}"] = member_settings.get("MonitoringRoleArn")
+    for role in configuration.get("roles", []):
+        roles[f"associated role ({role.get('FeatureName') or 'no feature'})"] = role["RoleArn"]
+    return keys, roles
+
+
+def _quota_needs(kind: DatabaseKind, request: RestoreRequest, configuration: dict, environ: Any) -> dict[str, int]:
+    """How many more of each quota the run holds at its peak."""
+    snapshots = "ManualClusterSnapshots" if kind is CLUSTER else "ManualSnapshots"
+    needs = {snapshots: 0, "DBInstances": 0, "DBClusters": 0}
+    if request.task.takes_snapshot:
+        needs[snapshots] += 1  # the new snapshot exists beside the old one until it replaces it
+    if request.task.restores:
+        if _flag(environ, "FINAL_SNAPSHOT", True):
+            needs[snapshots] += 1  # the retired original's final snapshot
+        if kind is CLUSTER:
+            needs["DBClusters"] += 1
+            needs["DBInstances"] += len(configuration.get("members", []))
+        else:
+            needs["DBInstances"] += 1
+    return needs
+
+
+def survey(request: RestoreRequest, run_id: str, rds: Any = None, environ: Any = None, kms: Any = None) -> Survey:
+    """Read-only look at the database, the names a run needs, the snapshot, permissions and quotas."""
+    env = os.environ if environ is None else environ
+    client = rds or clients.client("rds")
+    kind = kind_for(request.is_cluster)
+    found = Survey(request, kind)
+    database = find(kind, request.identifier, client)
+    if database is None:
+        found.blockers.append(DatabaseNotFoundError(f"{kind.label} {request.identifier!r} does not exist"))
+        return found
+    if kind is INSTANCE and database.get("DBClusterIdentifier"):
+        found.blockers.append(
+            InvalidInputError(
+                f"{request.identifier!r} is a member of cluster {database['DBClusterIdentifier']!r}; "
+                "restore the cluster: set identifier to the cluster and isCluster to true"
+            )
+        )
+        return found
+    current = status(kind, database)
+    if current != "available":
+        found.blockers.append(DatabaseNotAvailableError(f"{kind.label} {request.identifier!r} is {current!r}; it must be 'available'"))
+    found.blockers.extend(topology.unsupported(kind, database, client))
+    members = member_ids(database) if request.is_cluster else []
+    found.names = derive_names(request.identifier, request.snapshot_identifier, run_id, members, is_cluster=request.is_cluster)
+    names = found.names
+    kept = _check_kept_original(found, client)
+    if request.task.restores:
+        _check_names_free(found, kept, client)
+    _check_snapshot(found, client)
     found.configuration = capture(kind, request.identifier, client)
+    if request.task.restores and found.snapshot is not None and not request.task.takes_snapshot:
+        found.blockers.extend(engines.mismatches(kind, found.configuration, {**found.snapshot, "Identifier": names.snapshot}, client))
+    found.blockers.extend(permissions.names_outside_pattern([*names.all_databases(), *names.all_snapshots()], env))
+    if request.task.restores:
+        account_id = str(database[kind.arn_key]).split(":")[4]
+        keys, roles = _keys_and_roles(kind, found.configuration, found.snapshot, account_id)
+        found.blockers.extend(permissions.keys_not_allowed(keys, kms or clients.client("kms"), env))
+        found.blockers.extend(permissions.roles_not_passable(roles, env))
+    found.blockers.extend(quotas.shortfalls(_quota_needs(kind, request, found.configuration, env), client))
     return found
 
 
@@ -136,7 +227,7 @@ def prepare(raw_input: Any, run_id: str, rds: Any = None, environ: Any = None) -
     request = parse(raw_input, env)
     if request.task is Task.PLAN:
         raise InvalidInputError("task 'plan' is answered by the planning step, not by a run")
-    found = survey(request, run_id, rds)
+    found = survey(request, run_id, rds, env)
     if found.blockers:
         raise found.blockers[0]
     assert found.names is not None and found.configuration is not None
@@ -146,6 +237,7 @@ def prepare(raw_input: Any, run_id: str, rds: Any = None, environ: Any = None) -
         "configuration": found.configuration,
         "lock": _lock_settings(request, env),
         "expiredCopy": found.expired_copy,
+        "notice": _data_notice(request, found, env),
     }
 
 
@@ -154,6 +246,25 @@ def _age_hours(snapshot: dict | None) -> float | None:
     if not isinstance(created, datetime):
         return None
     return round((datetime.now(timezone.utc) - created).total_seconds() / 3600, 2)
+
+
+def _data_notice(request: RestoreRequest, found: Survey, environ: Any) -> str | None:
+    """What a restore loses, said before it starts: the writes after the snapshot's time."""
+    if not request.task.restores or found.names is None:
+        return None
+    created = (found.snapshot or {}).get("SnapshotCreateTime")
+    snapshot_time = created.isoformat() if isinstance(created, datetime) else "the moment the new snapshot is taken"
+    final = found.names.final_snapshot if _flag(environ, "FINAL_SNAPSHOT", True) else "none: FinalSnapshotOnDelete is off"
+    return DATA_NOTICE.format(snapshot_time=snapshot_time, final_snapshot=final)
+
+
+def expected_downtime(strategy: Strategy) -> str:
+    if strategy is Strategy.SWAP:
+        return (
+            f"two renames, one after the other; each takes about {RENAME_MINUTES} minutes before the new name answers "
+            f"in DNS, so about {2 * RENAME_MINUTES} minutes"
+        )
+    return f"the rename of the original (about {RENAME_MINUTES} minutes) and then the whole restore (size dependent, minutes to hours)"
 
 
 def plan(raw_input: Any, run_id: str, rds: Any = None, dynamodb: Any = None, environ: Any = None) -> dict:
@@ -168,15 +279,11 @@ def plan(raw_input: Any, run_id: str, rds: Any = None, dynamodb: Any = None, env
         # a well-formed request whose identifier or snapshot name cannot be used: that is the plan's answer
         return {"identifier": raw_input["identifier"], "isCluster": raw_input["isCluster"], "ready": False,
                 "blockers": [{"error": type(error).__name__, "message": str(error)}]}
-    found = survey(request, run_id, rds)
+    found = survey(request, run_id, rds, env)
     blockers = [{"error": type(b).__name__, "message": str(b)} for b in found.blockers]
     holder = lock_holder(request.is_cluster, request.identifier, env.get("LOCK_TABLE_NAME"), dynamodb)
     if holder:
         blockers.append({"error": "RestoreInProgressError", "message": f"run {holder} holds the lock on {request.identifier!r}"})
-    quota = _instance_quota(rds)
-    members = len((found.configuration or {}).get("members", [])) or 1
-    if quota is not None and quota["free"] < members:
-        blockers.append({"error": "QuotaExceededError", "message": f"{quota['free']} DB instance(s) left in the account quota; the restore needs {members}"})
     names = found.names
     swap = request.strategy is Strategy.SWAP
     report: dict[str, Any] = {
@@ -191,7 +298,8 @@ def plan(raw_input: Any, run_id: str, rds: Any = None, dynamodb: Any = None, env
         },
         "blockers": blockers,
         "ready": not blockers,
-        "expectedDowntime": "two renames (typically 1-3 minutes)" if swap else "the whole restore (snapshot size dependent, minutes to hours)",
+        "expectedDowntime": expected_downtime(request.strategy),
+        "dataNotice": _data_notice(request, found, env),
     }
     if names is not None:
         target = names.staged if swap else names.original
@@ -200,21 +308,17 @@ def plan(raw_input: Any, run_id: str, rds: Any = None, dynamodb: Any = None, env
         report["renames"] = [[names.original, names.aside], *[[m.original, m.aside] for m in names.members]]
         if swap:
             report["renames"] += [[names.staged, names.original], *[[m.staged, m.original] for m in names.members]]
-        report["deletes"] = [{"identifier": names.aside, "finalSnapshot": names.final_snapshot if _flag(env, "FINAL_SNAPSHOT", True) else None}]
+        report["deletes"] = [
+            {"identifier": names.aside, "members": [m.aside for m in names.members],
+             "finalSnapshot": names.final_snapshot if _flag(env, "FINAL_SNAPSHOT", True) else None}
+        ]
         report["configuration"] = found.configuration
+        if (found.configuration or {}).get("settings", {}).get("ManageMasterUserPassword"):
+            report["masterUserSecret"] = (
+                "RDS manages the master password: the restored database gets a NEW secret (its ARN is in the run's "
+                "output); the original's secret is deleted with the original, so clients must read the new one"
+            )
     return report
-
-
-def _instance_quota(rds: Any = None) -> dict | None:
-    client = rds or clients.client("rds")
-    try:
-        quotas = client.describe_account_attributes().get("AccountQuotas", [])
-    except Exception:  # noqa: BLE001 - a plan reports what it can; a missing quota is not a blocker
-        return None
-    for quota in quotas:
-        if quota.get("AccountQuotaName") == "DBInstances":
-            return {"used": quota["Used"], "max": quota["Max"], "free": quota["Max"] - quota["Used"]}
-    return None
 
 
 def load(state: dict) -> tuple[RestoreRequest, DatabaseKind, RestoreNames]:

@@ -48,8 +48,11 @@ def take(kind: DatabaseKind, database_id: str, snapshot_id: str, tags: list[dict
     arguments: dict[str, Any] = {snapshot.id_param: snapshot_id, snapshot.source_param: database_id}
     if tags:
         arguments["Tags"] = tags
-    with aws_errors(SnapshotError, f"creating snapshot {snapshot_id!r} of {database_id!r}"):
+    # the name is unique to this run: one that exists although the describe missed it is this run's own
+    with aws_errors(SnapshotError, f"creating snapshot {snapshot_id!r} of {database_id!r}", already_done=snapshot.exists_codes) as call:
         getattr(_rds(rds), snapshot.create_op)(**arguments)
+    if call.already:
+        return "already"
     logger.info("snapshot started", extra={"snapshot": snapshot_id})
     return "started"
 

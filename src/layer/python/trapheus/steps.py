@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from trapheus import databases, exports, preflight, restore, retention, snapshots, waiters
+from trapheus import clients, databases, endpoints, exports, preflight, restore, retention, snapshots, waiters
 from trapheus.errors import InvalidInputError, RestoreError
 from trapheus.names import RestoreNames
 
@@ -95,17 +95,37 @@ def restore_step(event: dict) -> dict:
     target, members = _target(event, names)
     action = event.get("action")
     if action == "restore":
-        outcome = restore.restore_twin(kind, names.snapshot, target, configuration, members, configuration.get("resourceId"))
+        outcome = restore.restore_twin(kind, names.snapshot, target, configuration, configuration.get("resourceId"))
         return {"result": "restoring", **outcome}
+    if action == "add_members":
+        return restore.add_members(kind, target, configuration, members, int(event.get("attempt") or 0))
     if action == "configure":
         outcome = restore.apply_configuration(kind, target, configuration, members)
         return {"result": "modifying" if outcome["changed"] else "unchanged", **outcome}
-    if action == "verify":
-        differences = restore.verify_twin(kind, target, configuration, members)
+    if action in ("verify", "verify_protected"):
+        # "verify": everything but deletion protection, before it is set; "verify_protected": everything
+        differences, restored = restore.verify_twin(kind, target, configuration, members, protected=action == "verify_protected")
         if differences:
             raise RestoreError(f"restored {kind.label} {target!r} is not the original's twin: " + "; ".join(differences))
-        return {"result": "twin", "differences": []}
+        return {"result": "twin", "differences": [], **_restored_summary(kind, target)}
+    if action == "protect":
+        return {"result": "protecting", **restore.protect(kind, target, configuration)}
+    if action in ("move_endpoints", "return_endpoints"):
+        # onto the copy at the original identifier, from the original parked aside; or back onto the original
+        source = names.aside if action == "move_endpoints" else None
+        return endpoints.place(configuration.get("endpoints", []), names.original, source, clients.client("rds"), int(event.get("attempt") or 0))
     raise InvalidInputError(f"unknown restore action {action!r}")
+
+
+def _restored_summary(kind: Any, identifier: str) -> dict:
+    """What the operator needs to know about the restored database: its identifier and, when RDS manages its
+    master password, the ARN of its NEW secret (the original's secret goes with the original)."""
+    description = databases.describe(kind, identifier)
+    summary: dict[str, Any] = {"identifier": identifier}
+    secret = (description.get("MasterUserSecret") or {}).get("SecretArn")
+    if secret:
+        summary["masterUserSecretArn"] = secret
+    return summary
 
 
 def delete(event: dict) -> dict:
@@ -121,19 +141,23 @@ def delete(event: dict) -> dict:
                 until = retention.keep(kind, parked, hours)
                 if hours > 0:
                     return {"result": "kept", "identifier": names.aside, "retireAfter": until}
-        final = names.final_snapshot if _flag("FINAL_SNAPSHOT", True) else None
-        if final and action == "retire_expired":
-            final += "-kept"  # this run's own retirement may need the plain name later
+        final = None
+        if _flag("FINAL_SNAPSHOT", True):
+            # a kept original retired by a later run: this run's own retirement may need the plain name later
+            final = names.final_snapshot_kept if action == "retire_expired" else names.final_snapshot
         result = databases.delete_database(
             kind, names.aside, final_snapshot=final, keep_automated_backups=_flag("KEEP_AUTOMATED_BACKUPS", True)
         )
         return {"result": result, "identifier": names.aside, "finalSnapshot": final}
     if action == "discard":
-        # the copy at the original identifier (in place) or at the staged one (swap)
+        # the copy at the original identifier (in place, or swapped in) or at the staged one (swap)
         target, _ = _target(event, names)
         original = (event.get("configuration") or {}).get("resourceId")
         keepers = [names.original, names.aside]
-        return {"result": restore.discard_partial_restore(kind, target, keepers, original), "identifier": target}
+        # a copy that held the original identifier may have taken writes: it goes with a final snapshot
+        rollback_snapshot = names.rollback_snapshot if target == names.original else None
+        outcome = restore.discard_partial_restore(kind, target, keepers, original, rollback_snapshot=rollback_snapshot)
+        return {**outcome, "identifier": target}
     raise InvalidInputError(f"unknown delete action {action!r}")
 
 

@@ -31,12 +31,26 @@ def is_throttling(error: ClientError) -> bool:
     return error_code(error) in THROTTLING_CODES
 
 
+class CallOutcome:
+    """Set by :func:`aws_errors`: ``already`` is True when the call answered that its work was done before."""
+
+    already = False
+
+
 @contextlib.contextmanager
-def aws_errors(error_class: type[TrapheusError], what: str) -> Iterator[None]:
-    """Re-raise a ClientError as ``error_class`` (or ThrottlingError), naming ``what`` failed."""
+def aws_errors(error_class: type[TrapheusError], what: str, *, already_done: frozenset[str] = frozenset()) -> Iterator[CallOutcome]:
+    """Re-raise a ClientError as ``error_class`` (or ThrottlingError), naming ``what`` failed.
+
+    Error codes in ``already_done`` (a create answering "already exists") mean an earlier attempt did the
+    work: RDS is eventually consistent, so a describe just before the call may not have seen it yet.
+    """
+    outcome = CallOutcome()
     try:
-        yield
+        yield outcome
     except ClientError as error:
+        if error_code(error) in already_done:
+            outcome.already = True
+            return
         message = f"{what}: {error_code(error)}: {error.response.get('Error', {}).get('Message', error)}"
         if is_throttling(error):
             raise ThrottlingError(message) from error

@@ -1,11 +1,11 @@
-"""Is the operation done? One describe call, judged by botocore waiter acceptors.
+"""Is the operation done? One describe call, judged by waiter acceptors.
 
-The workflow polls with Wait -> Check -> Choice loops; the Check step calls
-:func:`check`, which makes one describe call per waiter and evaluates the
-waiter's acceptors against the response — the same rules a boto3 waiter uses,
-without its sleeping loop. Instances and snapshots of instances use the models
-that ship with botocore; clusters (and "settled" instances, which also need no
-pending modifications) use the custom models below.
+The workflow polls with Wait -> Check -> Choice loops; the Check step calls :func:`check`, which makes
+one describe call per waiter and evaluates the waiter's acceptors against the response — the same rules
+a boto3 waiter uses, without its sleeping loop. Deletions and snapshots use the waiters that ship with
+botocore; "settled" databases (usable and nothing pending) and clusters with their members use the
+custom models below, since botocore's ``DB*Available`` waiters neither count ``storage-optimization`` as
+usable nor look at a cluster's members.
 """
 
 from __future__ import annotations
@@ -20,8 +20,15 @@ from botocore.waiter import WaiterModel
 
 from trapheus import clients
 from trapheus.errors import InvalidInputError, ThrottlingError
-from trapheus.kinds import CLUSTER, DatabaseKind, kind_for
+from trapheus.kinds import CLUSTER, INSTANCE, DatabaseKind, kind_for
+from trapheus.statuses import FAILED_CLUSTER_STATUSES, FAILED_INSTANCE_STATUSES, USABLE
 from trapheus.throttling import error_code, is_throttling
+
+# RDS is eventually consistent: a snapshot just created may not be found by the first looks at it.
+SNAPSHOT_NOT_FOUND_GRACE = 3
+# statuses of a rename still under way (the instance reboots after it), and the pending change that announces one
+RENAMING = frozenset({"renaming", "rebooting"})
+_PENDING_RENAME = ("DBInstanceIdentifier", "DBClusterIdentifier")
 
 
 class Outcome(str, Enum):
@@ -30,99 +37,49 @@ class Outcome(str, Enum):
     FAILED = "failed"
 
 
-_FAILED_INSTANCE_STATUSES = (
-    "failed",
-    "incompatible-restore",
-    "incompatible-parameters",
-    "incompatible-network",
-    "incompatible-option-group",
-    "inaccessible-encryption-credentials",
-    "storage-full",
-    "restore-error",
-    "deleting",
-    "deleted",
-)
-_FAILED_CLUSTER_STATUSES = (
-    "failed",
-    "incompatible-restore",
-    "incompatible-parameters",
-    "incompatible-network",
-    "inaccessible-encryption-credentials",
-    "migration-failed",
-    "deleting",
-    "deleted",
-)
-
-
-def _failures(argument: str, statuses: tuple[str, ...]) -> list[dict]:
-    return [{"matcher": "pathAny", "argument": argument, "expected": s, "state": "failure"} for s in statuses]
+def _failures(argument: str, statuses: frozenset[str]) -> list[dict]:
+    return [{"matcher": "pathAny", "argument": argument, "expected": s, "state": "failure"} for s in sorted(statuses)]
 
 
 def _settled(list_key: str, status_key: str) -> str:
-    # available AND nothing left pending: right after a modify the status can still
-    # read "available" while the change waits in PendingModifiedValues
-    return f"length({list_key}[?{status_key}=='available' && !PendingModifiedValues]) == length({list_key})"
+    # usable AND nothing left pending: right after a modify the status can still read "available"
+    # while the change waits in PendingModifiedValues
+    usable = " || ".join(f"{status_key}=='{s}'" for s in sorted(USABLE))
+    return f"{list_key}[?({usable}) && !PendingModifiedValues]"
+
+
+def _waiter(operation: str, success: str, failures: list[dict]) -> dict:
+    return {
+        "operation": operation,
+        "delay": 30,
+        "maxAttempts": 60,
+        "acceptors": [{"matcher": "path", "argument": success, "expected": True, "state": "success"}, *failures],
+    }
+
+
+def _members_settled(expected: int | None) -> dict:
+    """Every member instance settled, and (when known) as many as the original had — an empty list is not settled."""
+    if expected == 0:
+        success = "length(DBInstances) == `0`"
+    else:
+        count = f"`{expected}`" if expected is not None else "length(DBInstances)"
+        success = f"length({_settled('DBInstances', 'DBInstanceStatus')}) == {count} && length(DBInstances) > `0`"
+    return _waiter("DescribeDBInstances", success, _failures("DBInstances[].DBInstanceStatus", FAILED_INSTANCE_STATUSES))
 
 
 CUSTOM_WAITERS: dict[str, Any] = {
     "version": 2,
     "waiters": {
-        "DBInstanceSettled": {
-            "operation": "DescribeDBInstances",
-            "delay": 30,
-            "maxAttempts": 60,
-            "acceptors": [
-                {"matcher": "path", "argument": _settled("DBInstances", "DBInstanceStatus"), "expected": True, "state": "success"},
-                *_failures("DBInstances[].DBInstanceStatus", _FAILED_INSTANCE_STATUSES),
-            ],
-        },
-        "DBClusterSettled": {
-            "operation": "DescribeDBClusters",
-            "delay": 30,
-            "maxAttempts": 60,
-            "acceptors": [
-                {"matcher": "path", "argument": _settled("DBClusters", "Status"), "expected": True, "state": "success"},
-                *_failures("DBClusters[].Status", _FAILED_CLUSTER_STATUSES),
-            ],
-        },
-        "DBClusterMembersSettled": {
-            "operation": "DescribeDBInstances",
-            "delay": 30,
-            "maxAttempts": 60,
-            "acceptors": [
-                {"matcher": "path", "argument": _settled("DBInstances", "DBInstanceStatus"), "expected": True, "state": "success"},
-                *_failures("DBInstances[].DBInstanceStatus", _FAILED_INSTANCE_STATUSES),
-            ],
-        },
-        "DBClusterGone": {
-            "operation": "DescribeDBClusters",
-            "delay": 30,
-            "maxAttempts": 60,
-            "acceptors": [
-                {"matcher": "error", "expected": "DBClusterNotFoundFault", "state": "success"},
-                {"matcher": "path", "argument": "length(DBClusters) == `0`", "expected": True, "state": "success"},
-                *_failures("DBClusters[].Status", ("available", "failed", "modifying", "backing-up", "renaming")),
-            ],
-        },
-        "DBClusterSnapshotReady": {
-            "operation": "DescribeDBClusterSnapshots",
-            "delay": 30,
-            "maxAttempts": 60,
-            "acceptors": [
-                {"matcher": "pathAll", "argument": "DBClusterSnapshots[].Status", "expected": "available", "state": "success"},
-                *_failures("DBClusterSnapshots[].Status", ("failed", "deleted", "deleting", "incompatible-restore")),
-            ],
-        },
-        "DBClusterSnapshotGone": {
-            "operation": "DescribeDBClusterSnapshots",
-            "delay": 30,
-            "maxAttempts": 60,
-            "acceptors": [
-                {"matcher": "error", "expected": "DBClusterSnapshotNotFoundFault", "state": "success"},
-                {"matcher": "path", "argument": "length(DBClusterSnapshots) == `0`", "expected": True, "state": "success"},
-                *_failures("DBClusterSnapshots[].Status", ("available", "failed")),
-            ],
-        },
+        "DBInstanceSettled": _waiter(
+            "DescribeDBInstances",
+            f"length({_settled('DBInstances', 'DBInstanceStatus')}) == length(DBInstances) && length(DBInstances) > `0`",
+            _failures("DBInstances[].DBInstanceStatus", FAILED_INSTANCE_STATUSES),
+        ),
+        "DBClusterSettled": _waiter(
+            "DescribeDBClusters",
+            f"length({_settled('DBClusters', 'Status')}) == length(DBClusters) && length(DBClusters) > `0`",
+            _failures("DBClusters[].Status", FAILED_CLUSTER_STATUSES),
+        ),
     },
 }
 
@@ -131,10 +88,12 @@ _BOTOCORE = botocore.session.get_session().get_waiter_model("rds")
 
 
 class Target(str, Enum):
-    AVAILABLE = "available"
+    AVAILABLE = "available"  # usable and settled; a cluster with all its members
+    READY = "ready"  # the database itself usable and settled (a cluster before its members exist)
     DELETED = "deleted"
     SNAPSHOT_AVAILABLE = "snapshot_available"
     SNAPSHOT_DELETED = "snapshot_deleted"
+    RENAMES_SETTLED = "renames_settled"  # no rename in flight on any of the given names
 
 
 @dataclass(frozen=True)
@@ -149,30 +108,34 @@ class Probe:
     missing_means: Outcome  # what a not-found answer means for this target
 
 
-def _probes(kind: DatabaseKind, target: Target, identifier: str) -> list[Probe]:
-    if target is Target.AVAILABLE:
-        if kind is CLUSTER:
-            return [
-                Probe("DBClusterSettled", _CUSTOM, kind.describe_op, {kind.id_param: identifier}, kind.not_found_codes, Outcome.WAITING),
+def _probes(kind: DatabaseKind, target: Target, identifier: str, expected_members: int | None, attempt: int) -> list[Probe]:
+    if target in (Target.AVAILABLE, Target.READY):
+        waiter = "DBClusterSettled" if kind is CLUSTER else "DBInstanceSettled"
+        probes = [Probe(waiter, _CUSTOM, kind.describe_op, {kind.id_param: identifier}, kind.not_found_codes, Outcome.WAITING)]
+        if kind is CLUSTER and target is Target.AVAILABLE:
+            members = WaiterModel({"version": 2, "waiters": {"DBClusterMembersSettled": _members_settled(expected_members)}})
+            probes.append(
                 Probe(
                     "DBClusterMembersSettled",
-                    _CUSTOM,
+                    members,
                     "describe_db_instances",
                     {"Filters": [{"Name": "db-cluster-id", "Values": [identifier]}]},
                     frozenset(),
                     Outcome.WAITING,
-                ),
-            ]
-        return [Probe("DBInstanceSettled", _CUSTOM, kind.describe_op, {kind.id_param: identifier}, kind.not_found_codes, Outcome.WAITING)]
+                )
+            )
+        return probes
     if target is Target.DELETED:
-        waiter, model = ("DBClusterGone", _CUSTOM) if kind is CLUSTER else ("DBInstanceDeleted", _BOTOCORE)
-        return [Probe(waiter, model, kind.describe_op, {kind.id_param: identifier}, kind.not_found_codes, Outcome.DONE)]
+        waiter = "DBClusterDeleted" if kind is CLUSTER else "DBInstanceDeleted"
+        return [Probe(waiter, _BOTOCORE, kind.describe_op, {kind.id_param: identifier}, kind.not_found_codes, Outcome.DONE)]
     snapshot = kind.snapshot
+    cluster = kind is CLUSTER
     if target is Target.SNAPSHOT_AVAILABLE:
-        waiter, model = ("DBClusterSnapshotReady", _CUSTOM) if kind is CLUSTER else ("DBSnapshotAvailable", _BOTOCORE)
-        return [Probe(waiter, model, snapshot.describe_op, {snapshot.id_param: identifier}, snapshot.not_found_codes, Outcome.FAILED)]
-    waiter, model = ("DBClusterSnapshotGone", _CUSTOM) if kind is CLUSTER else ("DBSnapshotDeleted", _BOTOCORE)
-    return [Probe(waiter, model, snapshot.describe_op, {snapshot.id_param: identifier}, snapshot.not_found_codes, Outcome.DONE)]
+        missing = Outcome.WAITING if attempt < SNAPSHOT_NOT_FOUND_GRACE else Outcome.FAILED
+        waiter = "DBClusterSnapshotAvailable" if cluster else "DBSnapshotAvailable"
+        return [Probe(waiter, _BOTOCORE, snapshot.describe_op, {snapshot.id_param: identifier}, snapshot.not_found_codes, missing)]
+    waiter = "DBClusterSnapshotDeleted" if cluster else "DBSnapshotDeleted"
+    return [Probe(waiter, _BOTOCORE, snapshot.describe_op, {snapshot.id_param: identifier}, snapshot.not_found_codes, Outcome.DONE)]
 
 
 @dataclass(frozen=True)
@@ -200,46 +163,81 @@ def _observed(response: dict) -> str:
     return "unknown"
 
 
-def evaluate(kind: DatabaseKind, target: Target, identifier: str, rds: Any = None) -> Verdict:
+def _describe(client: Any, operation: str, arguments: dict[str, Any], identifier: str) -> tuple[dict, ClientError | None]:
+    try:
+        return getattr(client, operation)(**arguments), None
+    except ClientError as error:
+        if is_throttling(error):
+            raise ThrottlingError(f"checking {identifier}: {error}") from error
+        return error.response, error
+
+
+def evaluate(
+    kind: DatabaseKind, target: Target, identifier: str, rds: Any = None, *, expected_members: int | None = None, attempt: int = 0
+) -> Verdict:
     client = rds or clients.client("rds")
     details = []
-    for probe in _probes(kind, target, identifier):
-        try:
-            response = getattr(client, probe.operation)(**probe.arguments)
-        except ClientError as error:
-            if is_throttling(error):
-                raise ThrottlingError(f"checking {identifier}: {error}") from error
-            response = error.response
-            outcome = _judge(probe, response)
-            if outcome is None:
-                if error_code(error) not in probe.not_found_codes:
-                    raise
-                outcome = probe.missing_means
-        else:
-            outcome = _judge(probe, response) or Outcome.WAITING
+    for probe in _probes(kind, target, identifier, expected_members, attempt):
+        response, error = _describe(client, probe.operation, probe.arguments, identifier)
+        outcome = _judge(probe, response)
+        if outcome is None and error is not None:
+            if error_code(error) not in probe.not_found_codes:
+                raise error
+            outcome = probe.missing_means
         details.append(_observed(response))
         if outcome is not Outcome.DONE:
-            return Verdict(outcome, "/".join(details))
+            return Verdict(outcome or Outcome.WAITING, "/".join(details))
     return Verdict(Outcome.DONE, "/".join(details))
 
 
+def renames_settled(kind: DatabaseKind, identifiers: list[str], member_identifiers: list[str], rds: Any = None) -> Verdict:
+    """Done once none of the names is renaming (or rebooting after a rename) and no rename is pending.
+
+    A rollback decides what to rename back only then: a rename still under way holds both names.
+    """
+    client = rds or clients.client("rds")
+    seen = []
+    for each_kind, names in ((kind, identifiers), (INSTANCE, member_identifiers)):
+        for name in names:
+            response, error = _describe(client, each_kind.describe_op, {each_kind.id_param: name}, name)
+            if error is not None:
+                if error_code(error) not in each_kind.not_found_codes:
+                    raise error
+                continue
+            for item in response.get(each_kind.list_key, []):
+                current = str(item.get(each_kind.status_key))
+                pending = item.get("PendingModifiedValues") or {}
+                if current in RENAMING or any(pending.get(key) for key in _PENDING_RENAME):
+                    seen.append(f"{name}:{current}")
+    if seen:
+        return Verdict(Outcome.WAITING, ",".join(seen))
+    return Verdict(Outcome.DONE, "no rename in flight")
+
+
 def check(event: dict, rds: Any = None) -> dict:
-    """Status handler body: ``{"identifier", "isCluster", "target", "attempt"}`` -> poll state."""
+    """Status handler body: ``{"identifier", "isCluster", "target", "attempt", "expectedMembers"?}`` -> poll state."""
     try:
         target = Target(event["target"])
         identifier = str(event["identifier"])
         kind = kind_for(bool(event["isCluster"]))
     except (KeyError, ValueError) as error:
         raise InvalidInputError(f"status check needs identifier, isCluster and a known target: {error}") from error
-    verdict = evaluate(kind, target, identifier, rds)
-    attempt = int(event.get("attempt") or 0) + 1
-    result = {"identifier": identifier, "target": target.value, "state": verdict.outcome.value, "status": verdict.detail, "attempt": attempt}
+    attempt = int(event.get("attempt") or 0)
+    if target is Target.RENAMES_SETTLED:
+        names = event.get("names") or {}
+        identifiers = [str(names[k]) for k in ("original", "aside", "staged") if names.get(k)] or [identifier]
+        members = [str(m[k]) for m in names.get("members") or [] for k in ("original", "aside", "staged") if m.get(k)]
+        verdict = renames_settled(kind, identifiers, members, rds)
+    else:
+        expected = event.get("expectedMembers")
+        verdict = evaluate(kind, target, identifier, rds, expected_members=None if expected is None else int(expected), attempt=attempt)
+    result = {"identifier": identifier, "target": target.value, "state": verdict.outcome.value, "status": verdict.detail, "attempt": attempt + 1}
     if event.get("step"):
         result["step"] = str(event["step"])  # the checking state, named in alerts when the wait fails
     if verdict.outcome is Outcome.FAILED:
+        what = "snapshot" if "snapshot" in target.value else kind.label
         result["error"] = {
             "Error": "DatabaseFailedError",
-            "Cause": f"{kind.label if 'snapshot' not in target.value else 'snapshot'} {identifier!r} ended in status "
-            f"{verdict.detail!r} while waiting for {target.value}",
+            "Cause": f"{what} {identifier!r} ended in status {verdict.detail!r} while waiting for {target.value}",
         }
     return result

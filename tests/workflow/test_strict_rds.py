@@ -1,0 +1,471 @@
+"""The strict RDS model refuses what RDS refuses, and takes the time RDS takes.
+
+One test per rule (``test_<rule name>``, checked below) shows the model refusing a call that moto alone
+accepts, with RDS's error code; the behaviours that are effects rather than refusals (renames, replicas,
+secrets, eventual consistency, quotas reported) have tests of their own. Every test works on the
+emulator's API, as a workflow step or a user would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from support.rds_fixtures import make_cluster, make_instance
+from trapheus_local import Emulator
+from trapheus_local.latency import CLUSTER, INSTANCE
+from trapheus_local.rds_timing import HOUR, MINUTE
+from trapheus_local.strict_rds import RULES, Quotas
+
+PASSWORD = "not-a-real-password-1"
+
+
+@pytest.fixture
+def aws() -> Iterator[Emulator]:
+    from trapheus import clients
+
+    clients.reset()
+    with Emulator() as emulator:
+        yield emulator
+    clients.reset()
+
+
+@pytest.fixture
+def rds(aws: Emulator) -> Any:
+    return aws.client("rds")
+
+
+def instance(aws: Emulator, identifier: str = "orders-db", **settings: Any) -> str:
+    with aws.settled():
+        make_instance(aws.client("rds"), aws.client("ec2"), identifier, **settings)
+    return identifier
+
+
+def small_instance(aws: Emulator, identifier: str, **settings: Any) -> str:
+    with aws.settled():
+        aws.client("rds").create_db_instance(
+            DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.micro", Engine="postgres", EngineVersion="16.3",
+            MasterUsername="admin", MasterUserPassword=PASSWORD, AllocatedStorage=20, **settings,
+        )
+    return identifier
+
+
+def cluster(aws: Emulator, identifier: str = "ledger", members: int = 1) -> str:
+    with aws.settled():
+        make_cluster(aws.client("rds"), aws.client("ec2"), identifier, members=members)
+    return identifier
+
+
+def refused(call: Any, code: str) -> str:
+    with pytest.raises(ClientError) as raised:
+        call()
+    assert raised.value.response["Error"]["Code"] == code, raised.value.response["Error"]
+    return raised.value.response["Error"]["Message"]
+
+
+def status(rds: Any, identifier: str) -> str:
+    return rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]["DBInstanceStatus"]
+
+
+def cluster_status(rds: Any, identifier: str) -> str:
+    return rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"][0]["Status"]
+
+
+def rename(rds: Any, current: str, new: str) -> None:
+    rds.modify_db_instance(DBInstanceIdentifier=current, NewDBInstanceIdentifier=new, ApplyImmediately=True)
+
+
+# -- every rule has its test ---------------------------------------------------------------------------------
+
+
+def test_every_rule_cites_its_page_and_has_a_test():
+    rules = {rule for rules in RULES.values() for rule in rules}
+    for rule in rules:
+        assert "https://docs.aws.amazon.com/" in (rule.__doc__ or ""), rule.__name__
+        assert f"test_{rule.__name__}" in globals(), f"no test for rule {rule.__name__}"
+
+
+# -- the rules -------------------------------------------------------------------------------------------------
+
+
+def test_rename_needs_an_available_database(aws, rds):
+    instance(aws)
+    small_instance(aws, "other-db")
+    rename(rds, "orders-db", "orders-db-old")
+    assert status(rds, "orders-db-old") == "renaming"
+    refused(lambda: rename(rds, "orders-db-old", "orders-db-older"), "InvalidDBInstanceState")
+    aws.clock.advance(10 * MINUTE)
+    assert status(rds, "orders-db-old") == "rebooting"  # RDS reboots the instance after a rename
+    aws.clock.advance(1 * MINUTE)
+    assert status(rds, "orders-db-old") == "available"
+    refused(lambda: rename(rds, "orders-db-old", "other-db"), "DBInstanceAlreadyExists")
+    rename(rds, "orders-db-old", "orders-db-older")
+
+
+def test_a_renamed_databases_new_name_answers_only_after_the_dns_delay(aws, rds):
+    instance(aws)
+    strict = aws.strict
+    rename(rds, "orders-db", "orders-db-old")
+    assert not strict.resolves(INSTANCE, "orders-db-old") and not strict.resolves(INSTANCE, "orders-db")
+    aws.clock.advance(9 * MINUTE)
+    assert not strict.resolves(INSTANCE, "orders-db-old")
+    aws.clock.advance(1 * MINUTE)  # about 10 minutes, as the RDS guide says
+    assert strict.resolves(INSTANCE, "orders-db-old")
+
+
+def test_a_released_identifier_is_free_only_after_the_rename(aws, rds):
+    instance(aws)
+    rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot")
+    aws.settle()
+    rename(rds, "orders-db", "orders-db-old")
+    restore = lambda: rds.restore_db_instance_from_db_snapshot(  # noqa: E731
+        DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot"
+    )
+    refused(restore, "DBInstanceAlreadyExists")
+    aws.clock.advance(10 * MINUTE)
+    restore()
+
+
+def test_modify_needs_a_settled_database(aws, rds):
+    instance(aws)
+    rds.modify_db_instance(DBInstanceIdentifier="orders-db", BackupRetentionPeriod=3, ApplyImmediately=True)
+    assert status(rds, "orders-db") == "modifying"
+    refused(lambda: rds.modify_db_instance(DBInstanceIdentifier="orders-db", DeletionProtection=False, ApplyImmediately=True),
+            "InvalidDBInstanceState")
+    aws.settle()
+    cluster(aws)
+    rds.modify_db_cluster(DBClusterIdentifier="ledger", BackupRetentionPeriod=3, ApplyImmediately=True)
+    refused(lambda: rds.modify_db_cluster(DBClusterIdentifier="ledger", DeletionProtection=False, ApplyImmediately=True),
+            "InvalidDBClusterStateFault")
+
+
+def test_a_restored_instance_is_backing_up_before_it_is_available_and_takes_no_modify_meanwhile(aws, rds):
+    instance(aws)
+    with aws.settled():
+        rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot")
+    rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="orders-copy", DBSnapshotIdentifier="orders-db-snapshot")
+    aws.clock.advance(30)
+    assert status(rds, "orders-copy") == "creating"
+    aws.clock.advance(31 * MINUTE)  # 500 GiB: 10 + 20 minutes creating
+    assert status(rds, "orders-copy") == "backing-up"
+    refused(lambda: rds.modify_db_instance(DBInstanceIdentifier="orders-copy", BackupRetentionPeriod=2, ApplyImmediately=True),
+            "InvalidDBInstanceState")
+    aws.clock.advance(5 * MINUTE)
+    assert status(rds, "orders-copy") == "available"
+
+
+def test_storage_changes_wait_for_the_last_one(aws, rds):
+    instance(aws)
+    rds.modify_db_instance(DBInstanceIdentifier="orders-db", AllocatedStorage=600, ApplyImmediately=True)
+    aws.clock.advance(5 * MINUTE)
+    assert status(rds, "orders-db") == "storage-optimization"
+    # usable meanwhile (the status checks count it as done); only another storage change is refused
+    message = refused(lambda: rds.modify_db_instance(DBInstanceIdentifier="orders-db", AllocatedStorage=700, ApplyImmediately=True),
+                      "InvalidParameterCombination")
+    assert "being optimized" in message
+    aws.clock.advance(6 * HOUR)
+    rds.modify_db_instance(DBInstanceIdentifier="orders-db", AllocatedStorage=700, ApplyImmediately=True)
+
+
+def test_a_second_storage_change_within_six_hours_is_refused_even_once_optimized(aws, rds):
+    instance(aws)
+    aws.strict.assumptions = aws.strict.assumptions.__class__(storage_optimization=30)
+    rds.modify_db_instance(DBInstanceIdentifier="orders-db", AllocatedStorage=600, ApplyImmediately=True)
+    aws.clock.advance(2 * HOUR)
+    assert status(rds, "orders-db") == "available"
+    message = refused(lambda: rds.modify_db_instance(DBInstanceIdentifier="orders-db", AllocatedStorage=700, ApplyImmediately=True),
+                      "InvalidParameterCombination")
+    assert "Try again after approximately" in message
+
+
+def test_members_join_only_an_available_cluster(aws, rds):
+    cluster(aws)
+    with aws.settled():
+        rds.create_db_cluster_snapshot(DBClusterIdentifier="ledger", DBClusterSnapshotIdentifier="ledger-snapshot")
+    rds.restore_db_cluster_from_snapshot(DBClusterIdentifier="ledger-copy", SnapshotIdentifier="ledger-snapshot", Engine="aurora-mysql")
+    member = lambda: rds.create_db_instance(  # noqa: E731
+        DBInstanceIdentifier="ledger-copy-1", DBClusterIdentifier="ledger-copy", Engine="aurora-mysql", DBInstanceClass="db.r6g.large"
+    )
+    refused(member, "InvalidDBClusterStateFault")
+    aws.clock.advance(HOUR)
+    member()
+    refused(lambda: rds.create_db_instance(DBInstanceIdentifier="ledger-copy-2", DBClusterIdentifier="ledger-copy",
+                                           Engine="aurora-mysql", DBInstanceClass="db.r6g.large", DeletionProtection=True),
+            "InvalidParameterCombination")
+
+
+def test_clusters_are_deleted_after_their_members(aws, rds):
+    cluster(aws, members=2)
+    rds.modify_db_cluster(DBClusterIdentifier="ledger", DeletionProtection=False, ApplyImmediately=True)
+    delete = lambda: rds.delete_db_cluster(DBClusterIdentifier="ledger", SkipFinalSnapshot=True)  # noqa: E731
+    refused(delete, "InvalidDBClusterStateFault")
+    rds.delete_db_instance(DBInstanceIdentifier="ledger-1", SkipFinalSnapshot=True)
+    refused(delete, "InvalidDBClusterStateFault")  # ledger-2 is not deleting
+    rds.delete_db_instance(DBInstanceIdentifier="ledger-2", SkipFinalSnapshot=True)
+    delete()  # members still deleting: RDS takes the cluster's deletion
+
+
+def test_protected_databases_are_not_deleted(aws, rds):
+    instance(aws)
+    message = refused(lambda: rds.delete_db_instance(DBInstanceIdentifier="orders-db", SkipFinalSnapshot=True), "InvalidParameterCombination")
+    assert "deletion protection" in message
+    cluster(aws, members=0)
+    refused(lambda: rds.delete_db_cluster(DBClusterIdentifier="ledger", SkipFinalSnapshot=True), "InvalidParameterCombination")
+
+
+def test_replicas_and_members_take_no_final_snapshot(aws, rds):
+    small_instance(aws, "source-db")
+    with aws.settled():
+        rds.create_db_instance_read_replica(DBInstanceIdentifier="replica-db", SourceDBInstanceIdentifier="source-db")
+    refused(lambda: rds.delete_db_instance(DBInstanceIdentifier="replica-db", FinalDBSnapshotIdentifier="replica-final"),
+            "InvalidParameterCombination")
+    cluster(aws)
+    refused(lambda: rds.delete_db_instance(DBInstanceIdentifier="ledger-1", FinalDBSnapshotIdentifier="member-final"),
+            "InvalidParameterCombination")
+    with aws.settled():
+        rds.create_db_snapshot(DBInstanceIdentifier="source-db", DBSnapshotIdentifier="source-snapshot")
+    aws.latency.end_status("RestoreDBInstanceFromDBSnapshot", "broken-db", "failed")
+    rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="broken-db", DBSnapshotIdentifier="source-snapshot")
+    aws.settle()
+    refused(lambda: rds.delete_db_instance(DBInstanceIdentifier="broken-db", FinalDBSnapshotIdentifier="broken-final"),
+            "InvalidDBInstanceState")
+    rds.delete_db_instance(DBInstanceIdentifier="broken-db", SkipFinalSnapshot=True)
+
+
+def test_reserved_tag_keys_are_refused(aws, rds):
+    instance(aws)
+    arn = rds.describe_db_instances(DBInstanceIdentifier="orders-db")["DBInstances"][0]["DBInstanceArn"]
+    for key in ("aws:cloudformation:stack-name", "rds:anything", "AWS:upper"):
+        message = refused(lambda: rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": key, "Value": "x"}]),
+                          "InvalidParameterValue")
+        assert "reserved prefix" in message
+    refused(lambda: small_instance(aws, "tagged", Tags=[{"Key": "aws:x", "Value": "1"}]), "InvalidParameterValue")
+
+
+def test_databases_made_by_cloudformation_carry_its_tags(aws, rds):
+    instance(aws)
+    aws.strict.made_by_cloudformation(INSTANCE, "orders-db", "orders-stack", "Database")
+    tags = {t["Key"] for t in rds.describe_db_instances(DBInstanceIdentifier="orders-db")["DBInstances"][0]["TagList"]}
+    assert {"aws:cloudformation:stack-name", "aws:cloudformation:logical-id", "aws:cloudformation:stack-id"} <= tags
+
+
+def test_groups_match_the_engine_version(aws, rds):
+    instance(aws)  # mysql 8.0, with a mysql8.0 parameter group and a mysql 8.0 option group
+    with aws.settled():
+        rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot")
+        rds.create_db_parameter_group(DBParameterGroupName="old-params", DBParameterGroupFamily="mysql5.7", Description="old")
+        rds.create_option_group(OptionGroupName="old-options", EngineName="mysql", MajorEngineVersion="5.7", OptionGroupDescription="old")
+    restore = lambda **groups: rds.restore_db_instance_from_db_snapshot(  # noqa: E731
+        DBInstanceIdentifier="copy", DBSnapshotIdentifier="orders-db-snapshot", **groups
+    )
+    assert "mysql5.7" in refused(lambda: restore(DBParameterGroupName="old-params"), "InvalidParameterCombination")
+    assert "mysql 5.7" in refused(lambda: restore(OptionGroupName="old-options"), "InvalidParameterCombination")
+    restore(DBParameterGroupName="orders-db-params")
+    cluster(aws)
+    with aws.settled():
+        rds.create_db_cluster_snapshot(DBClusterIdentifier="ledger", DBClusterSnapshotIdentifier="ledger-snapshot")
+    message = refused(lambda: rds.restore_db_cluster_from_snapshot(
+        DBClusterIdentifier="ledger-copy", SnapshotIdentifier="ledger-snapshot", Engine="aurora-mysql",
+        EngineVersion="8.0.mysql_aurora.3.04.0"), "InvalidParameterCombination")
+    assert "earlier than the engine version of the DB cluster snapshot" in message
+
+
+def test_snapshots_are_deleted_when_available_or_copying(aws, rds):
+    instance(aws)
+    rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="fresh")
+    refused(lambda: rds.delete_db_snapshot(DBSnapshotIdentifier="fresh"), "InvalidDBSnapshotState")  # still creating
+    aws.settle()
+    rds.copy_db_snapshot(SourceDBSnapshotIdentifier="fresh", TargetDBSnapshotIdentifier="fresh-copy")
+    aws.clock.advance(30)
+    assert rds.describe_db_snapshots(DBSnapshotIdentifier="fresh-copy")["DBSnapshots"][0]["Status"] == "copying"
+    rds.delete_db_snapshot(DBSnapshotIdentifier="fresh-copy")  # cancels the copy, as documented
+    rds.delete_db_snapshot(DBSnapshotIdentifier="fresh")
+
+
+def test_a_copy_takes_longer_the_larger_the_snapshot(aws):
+    strict = aws.strict
+    small, large = instance(aws, "small-db", AllocatedStorage=100), instance(aws, "large-db", AllocatedStorage=1000)
+    with aws.settled():
+        for name in (small, large):
+            aws.client("rds").create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=f"{name}-s")
+    copy = lambda name: strict.timing("CopyDBSnapshot", {"SourceDBSnapshotIdentifier": f"{name}-s", "TargetDBSnapshotIdentifier": "t"})  # noqa: E731
+    assert copy(large)[0][1] > copy(small)[0][1] > 0
+
+
+def test_manual_snapshots_stay_within_the_quota(aws, rds):
+    instance(aws)
+    aws.strict.quotas = Quotas(manual_snapshots=2)
+    with aws.settled():
+        rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="one")
+        rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="two")
+    assert "100" not in refused(lambda: rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="three"),
+                                "SnapshotQuotaExceeded")
+    refused(lambda: rds.copy_db_snapshot(SourceDBSnapshotIdentifier="one", TargetDBSnapshotIdentifier="three"), "SnapshotQuotaExceeded")
+    rds.modify_db_instance(DBInstanceIdentifier="orders-db", DeletionProtection=False, ApplyImmediately=True)
+    refused(lambda: rds.delete_db_instance(DBInstanceIdentifier="orders-db", FinalDBSnapshotIdentifier="final"), "SnapshotQuotaExceeded")
+
+
+def test_account_attributes_report_the_modelled_quotas_and_their_use(aws, rds):
+    instance(aws)
+    cluster(aws, members=2)
+    aws.strict.quotas = Quotas(db_instances=7, manual_snapshots=9)
+    with aws.settled():
+        rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="one")
+    quotas = {q["AccountQuotaName"]: (q["Used"], q["Max"]) for q in rds.describe_account_attributes()["AccountQuotas"]}
+    assert quotas["DBInstances"] == (3, 7)
+    assert quotas["DBClusters"] == (1, 40)
+    assert quotas["ManualSnapshots"] == (1, 9)
+    assert quotas["ManualClusterSnapshots"] == (0, 100)
+
+
+def test_databases_stay_within_the_quota(aws, rds):
+    small_instance(aws, "one-db")
+    aws.strict.quotas = Quotas(db_instances=1, db_clusters=0)
+    refused(lambda: small_instance(aws, "two-db"), "InstanceQuotaExceeded")
+    refused(lambda: rds.create_db_cluster(DBClusterIdentifier="c", Engine="aurora-mysql", MasterUsername="admin",
+                                          MasterUserPassword=PASSWORD), "DBClusterQuotaExceededFault")
+
+
+def test_cluster_snapshot_identifiers_fit_63_characters(aws, rds):
+    cluster(aws)
+    refused(lambda: rds.create_db_cluster_snapshot(DBClusterIdentifier="ledger", DBClusterSnapshotIdentifier="s" * 64),
+            "InvalidParameterValue")
+    rds.create_db_cluster_snapshot(DBClusterIdentifier="ledger", DBClusterSnapshotIdentifier="s" * 63)
+
+
+def test_snapshots_need_a_usable_source(aws, rds):
+    instance(aws)
+    rds.modify_db_instance(DBInstanceIdentifier="orders-db", BackupRetentionPeriod=3, ApplyImmediately=True)
+    refused(lambda: rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="s"), "InvalidDBInstanceState")
+    cluster(aws)
+    rds.modify_db_cluster(DBClusterIdentifier="ledger", BackupRetentionPeriod=3, ApplyImmediately=True)
+    refused(lambda: rds.create_db_cluster_snapshot(DBClusterIdentifier="ledger", DBClusterSnapshotIdentifier="s"),
+            "InvalidDBClusterStateFault")
+
+
+def test_restores_and_copies_need_an_available_snapshot(aws, rds):
+    instance(aws)
+    rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="fresh")
+    aws.clock.advance(1)
+    refused(lambda: rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="copy", DBSnapshotIdentifier="fresh"),
+            "InvalidDBSnapshotState")
+    refused(lambda: rds.copy_db_snapshot(SourceDBSnapshotIdentifier="fresh", TargetDBSnapshotIdentifier="fresh-2"),
+            "InvalidDBSnapshotState")
+
+
+# -- effects ---------------------------------------------------------------------------------------------------
+
+
+def test_identifiers_are_case_insensitive_and_stored_in_lower_case(aws, rds):
+    small_instance(aws, "Orders-DB")
+    assert [i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"]] == ["orders-db"]
+    assert status(rds, "ORDERS-db") == "available"
+
+
+def test_a_describe_just_after_a_create_may_not_find_it_a_later_one_does(aws, rds):
+    instance(aws)
+    rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="fresh")
+    refused(lambda: rds.describe_db_snapshots(DBSnapshotIdentifier="fresh"), "DBSnapshotNotFound")
+    assert rds.describe_db_snapshots(DBSnapshotIdentifier="fresh")["DBSnapshots"][0]["Status"] == "creating"
+    aws.settle()
+    rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="later")
+    aws.clock.advance(30)  # a poll later, the API knows it
+    assert rds.describe_db_snapshots(DBSnapshotIdentifier="later")["DBSnapshots"]
+
+
+def test_a_deleted_database_is_seen_deleting_until_it_is_gone(aws, rds):
+    small_instance(aws, "doomed-db")
+    rds.delete_db_instance(DBInstanceIdentifier="doomed-db", SkipFinalSnapshot=True)
+    assert status(rds, "doomed-db") == "deleting"
+    aws.clock.advance(HOUR)
+    refused(lambda: status(rds, "doomed-db"), "DBInstanceNotFound")
+
+
+def test_a_read_replica_follows_its_source_through_a_rename(aws, rds):
+    small_instance(aws, "source-db")
+    with aws.settled():
+        rds.create_db_instance_read_replica(DBInstanceIdentifier="replica-db", SourceDBInstanceIdentifier="source-db")
+    rename(rds, "source-db", "source-db-old")
+    aws.settle()
+    replica = rds.describe_db_instances(DBInstanceIdentifier="replica-db")["DBInstances"][0]
+    assert replica["ReadReplicaSourceDBInstanceIdentifier"] == "source-db-old"
+    assert rds.describe_db_instances(DBInstanceIdentifier="source-db-old")["DBInstances"][0]["ReadReplicaDBInstanceIdentifiers"] == ["replica-db"]
+
+
+def test_deleting_a_source_promotes_its_read_replicas(aws, rds):
+    small_instance(aws, "source-db")
+    with aws.settled():
+        rds.create_db_instance_read_replica(DBInstanceIdentifier="replica-db", SourceDBInstanceIdentifier="source-db")
+    rds.delete_db_instance(DBInstanceIdentifier="source-db", SkipFinalSnapshot=True)
+    replica = rds.describe_db_instances(DBInstanceIdentifier="replica-db")["DBInstances"][0]
+    assert not replica.get("ReadReplicaSourceDBInstanceIdentifier")
+
+
+def test_a_managed_secret_goes_with_its_database_and_a_restored_copy_has_none(aws, rds):
+    small_instance(aws, "secret-db", ManageMasterUserPassword=True)
+    secret = rds.describe_db_instances(DBInstanceIdentifier="secret-db")["DBInstances"][0]["MasterUserSecret"]["SecretArn"]
+    with aws.settled():
+        rds.create_db_snapshot(DBInstanceIdentifier="secret-db", DBSnapshotIdentifier="secret-snapshot")
+        rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="secret-copy", DBSnapshotIdentifier="secret-snapshot")
+    assert "MasterUserSecret" not in rds.describe_db_instances(DBInstanceIdentifier="secret-copy")["DBInstances"][0]
+    rds.delete_db_instance(DBInstanceIdentifier="secret-db", SkipFinalSnapshot=True)
+    refused(lambda: aws.client("secretsmanager").describe_secret(SecretId=secret), "ResourceNotFoundException")
+
+
+def test_lenient_mode_is_moto_as_it_is():
+    with Emulator(strict=False) as lenient:
+        rds = lenient.client("rds")
+        rds.create_db_instance(DBInstanceIdentifier="orders-db", DBInstanceClass="db.t3.micro", Engine="postgres",
+                               MasterUsername="admin", MasterUserPassword=PASSWORD, AllocatedStorage=20)
+        rename(rds, "orders-db", "orders-db-old")
+        rename(rds, "orders-db-old", "orders-db-older")  # RDS would refuse: still renaming
+        assert lenient.strict is None
+
+
+# -- Aurora custom endpoints (moto has none) ---------------------------------------------------------------------
+
+
+def create_endpoint(rds: Any, cluster_id: str, identifier: str, **members: Any) -> dict:
+    return rds.create_db_cluster_endpoint(DBClusterIdentifier=cluster_id, DBClusterEndpointIdentifier=identifier,
+                                          EndpointType="READER", **members)
+
+
+def test_custom_endpoint_names_are_unique_in_the_account_and_five_per_cluster_at_most(aws, rds):
+    cluster(aws, "ledger", members=2)
+    cluster(aws, "billing", members=1)
+    create_endpoint(rds, "ledger", "reporting")
+    refused(lambda: create_endpoint(rds, "billing", "reporting"), "DBClusterEndpointAlreadyExistsFault")
+    for index in range(4):
+        create_endpoint(rds, "ledger", f"extra-{index}")
+    refused(lambda: create_endpoint(rds, "ledger", "sixth"), "DBClusterEndpointQuotaExceededFault")
+    refused(lambda: create_endpoint(rds, "billing", "bad", StaticMembers=["ledger-1"]), "DBInstanceNotFound")
+
+
+def test_custom_endpoints_need_an_available_cluster_and_take_time(aws, rds):
+    cluster(aws, "ledger", members=1)
+    rds.modify_db_cluster(DBClusterIdentifier="ledger", BackupRetentionPeriod=3, ApplyImmediately=True)
+    refused(lambda: create_endpoint(rds, "ledger", "reporting"), "InvalidDBClusterStateFault")
+    aws.settle()
+    assert create_endpoint(rds, "ledger", "reporting")["Status"] == "creating"
+    refused(lambda: rds.delete_db_cluster_endpoint(DBClusterEndpointIdentifier="reporting"), "InvalidDBClusterEndpointStateFault")
+    aws.clock.advance(5 * MINUTE)
+    assert rds.delete_db_cluster_endpoint(DBClusterEndpointIdentifier="reporting")["Status"] == "deleting"
+
+
+def test_custom_endpoints_stay_with_a_renamed_cluster_and_go_with_a_deleted_one(aws, rds):
+    cluster(aws, "ledger", members=1)
+    create_endpoint(rds, "ledger", "reporting")
+    aws.settle()
+    rds.modify_db_cluster(DBClusterIdentifier="ledger", NewDBClusterIdentifier="ledger-old", ApplyImmediately=True)
+    found = rds.describe_db_cluster_endpoints(DBClusterEndpointIdentifier="reporting")["DBClusterEndpoints"][0]
+    assert found["DBClusterIdentifier"] == "ledger-old"
+    assert found["Endpoint"].startswith("reporting.cluster-custom-")  # the name does not carry the cluster's
+    aws.settle()
+    rds.modify_db_cluster(DBClusterIdentifier="ledger-old", DeletionProtection=False, ApplyImmediately=True)
+    rds.delete_db_instance(DBInstanceIdentifier="ledger-1", SkipFinalSnapshot=True)
+    rds.delete_db_cluster(DBClusterIdentifier="ledger-old", SkipFinalSnapshot=True)
+    aws.settle()
+    assert rds.describe_db_cluster_endpoints(DBClusterEndpointIdentifier="reporting")["DBClusterEndpoints"] == []
