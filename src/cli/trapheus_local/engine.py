@@ -258,17 +258,20 @@ class Emulator:
 
     @contextlib.contextmanager
     def settled(self) -> Iterator[None]:
-        """RDS operations made inside finish at once and are seen at once: databases and snapshots that existed
-        before the run under test. Without the strict model, nothing changes."""
+        """RDS operations made inside finish at once and are seen at once (and DynamoDB tables made inside are
+        ACTIVE): databases, snapshots and tables that existed before the run under test. Without the strict
+        model, nothing changes."""
         with self.strict.instantly() if self.strict is not None else contextlib.nullcontext():
             yield
+        strict_dynamodb.settle_if_installed()
 
     def settle(self) -> None:
-        """Let every RDS operation in flight finish now, as if enough time had passed."""
+        """Let every RDS and DynamoDB operation in flight finish now, as if enough time had passed."""
         self.latency.settle()
         self.custom_endpoints.settle()
         if self.strict is not None:
             self.strict.settle()
+        strict_dynamodb.settle_if_installed()
 
     def client(self, service: str) -> Any:
         """A client of the emulator, created after moto started."""

@@ -330,6 +330,12 @@ class StrictDynamoDB:
         return None
 
 
+def settle_if_installed() -> None:
+    """Let every DynamoDB operation in flight finish now (:meth:`trapheus_local.engine.Emulator.settle`)."""
+    if _current:
+        _current[-1].settle()
+
+
 def current() -> StrictDynamoDB:
     """The model of the running emulator (tests inject throttling and faults through it)."""
     if not _current:
