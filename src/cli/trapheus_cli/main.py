@@ -9,6 +9,7 @@ for scripts instead of tables.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import sys
 from collections.abc import Iterator
@@ -369,6 +370,9 @@ def local_serve(
     argv += [part for pair in param or [] for part in ("--param", pair)]
     argv += ["--template", str(template)] if template else []
     raise typer.Exit(server.main(argv) or 0)
+
+
+app.add_typer(importlib.import_module("trapheus_cli.tables").app, name="table")  # `trapheus table ...`
 
 
 def _main() -> None:  # pragma: no cover - `python -m trapheus_cli.main`

@@ -7,6 +7,10 @@ new LALR parser for every parse (~40 ms). Parsed paths are immutable, so they
 - Every boto3 session (moto resets the default one; handlers and the interpreter
   make clients often) loads and parses the service model JSON again (~80 ms per
   service). Sessions share one data loader per data path instead.
+- The interpreter parses a state machine's whole definition with ANTLR when it is
+  created and again for every execution (about a second per thousand lines). The
+  parsed program holds no execution state (Map iterations already share it across
+  threads), so it is parsed once per definition text.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ import botocore.session
 import jsonpath_ng
 import jsonpath_ng.ext
 from moto.stepfunctions.parser.asl.component.common.path import result_path
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import json_path
+
+_parse_definition = AmazonStateLanguageParser.parse
 
 
 @functools.lru_cache(maxsize=4096)
@@ -33,6 +40,11 @@ def _parse(path: str) -> Any:
 @functools.lru_cache(maxsize=4096)
 def _parse_extended(path: str) -> Any:
     return jsonpath_ng.ext.parse(path)
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed_definition(definition: str) -> Any:
+    return _parse_definition(definition)
 
 
 @functools.lru_cache(maxsize=8)
@@ -47,5 +59,6 @@ def installed() -> Iterator[None]:
         mock.patch.object(json_path, "parse", _parse_extended),
         mock.patch.object(result_path, "parse", _parse),
         mock.patch.object(botocore.session, "create_loader", _shared_loader),
+        mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(_parsed_definition)),
     ):
         yield
