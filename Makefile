@@ -28,6 +28,7 @@ test: dev           ## the whole test suite, on every core
 
 check: dev          ## deployability and security checks of the template (sam, cfn-lint, checkov)
 	PYTHON="$(abspath $(BIN)/python)" bash scripts/check-template.sh
+	PYTHON="$(abspath $(BIN)/python)" bash scripts/check-ci-examples.sh
 
 graph: install      ## redraw docs/diagrams from the ASL files
 	$(BIN)/trapheus graph

@@ -3,6 +3,7 @@
 
 Guided (asks for each setting):      python install.py --guided
 Non-interactive (CI, scripts):       python install.py --stack-name trapheus --sender-email ops@example.com ...
+An environment of samconfig.toml:    python install.py --config-env staging
 See the commands without running:    python install.py --dry-run ...
 
 Without --guided the installer never prompts; with no terminal on stdin or with
@@ -11,6 +12,11 @@ as a parameter override; a setting not given takes the template default on the
 first deploy and keeps its current value on an update.
 The Slack webhook URLs may also come from TRAPHEUS_SLACK_WEBHOOK_URLS so they
 stay out of shell history; they are masked in everything this script prints.
+
+--config-env ENV takes the stack name, region, artifacts bucket and parameter
+overrides from the [ENV] tables of samconfig.toml (flags given as well win over
+the file). It is how the CI pipeline in docs/ci/ deploys, so a pipeline and a
+laptop run the same sam commands.
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ import os
 import shlex
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent
+SAMCONFIG = REPO / "samconfig.toml"
 DEFAULT_STACK_NAME = "trapheus"
 SLACK_URLS_ENV = "TRAPHEUS_SLACK_WEBHOOK_URLS"
 MASK = "****"
@@ -78,6 +86,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ManagedDatabasePattern", 'Databases trapheus may change, e.g. "orders-*"', "*"),
     Setting("PassableRoleArns", "Role ARNs the restore may pass to RDS, comma separated (empty = none)"),
     Setting("DatabaseKmsKeyArns", "Customer managed KMS keys of your databases, comma separated (empty = none)"),
+    Setting("PermissionsBoundaryArn", "Permissions boundary policy for every role the stack creates (empty = none)"),
+    Setting("ManagedTablePattern", 'DynamoDB tables trapheus may back up, create and replace, e.g. "orders*"', "*"),
+    Setting("TableKmsKeyArns", "Customer managed KMS keys of your tables, comma separated (empty = none)"),
+    Setting("TableBackupRetentionDays", "Days table backups are kept in the bucket", "35"),
+    Setting("TableBackupsToKeep", "Complete backups kept per table (0 = all, until they expire)", "0"),
+    Setting("TableScanConcurrency", "Segments a table backup scans at once", "8"),
+    Setting("TableLoadConcurrency", "Segments a table restore loads at once (write capacity)", "4"),
+    Setting("TableItemsPerInvocation", "Items one scan or load invocation handles (0 = as many as time allows)", "0"),
+    Setting("TableCopyBucketArns", "Bucket ARNs table backups may be copied to, comma separated (empty = none)"),
+    Setting("TableCopyKmsKeyArns", "KMS keys of those buckets, comma separated (empty = their default encryption)"),
+    Setting("TableBackupScheduleExpression", 'Table backup schedule, e.g. "rate(1 day)" (empty = none)'),
+    Setting("TableBackupScheduleInput", 'Input of the scheduled table backup, e.g. {"table": "orders"}'),
     Setting("LogRetentionDays", "Days logs are kept", "365"),
     Setting("LogLevel", "Function log level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
     Setting("AppName", "AppName tag", "trapheus"),
@@ -86,6 +106,9 @@ SETTINGS: tuple[Setting, ...] = (
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 TAG_SETTINGS = ("AppName", "AppComponent", "AppFunction")
+# What an environment of samconfig.toml may set; install.py decides every other sam option itself,
+# so a deploy from CI and one from a laptop differ only in these.
+CONFIG_ENV_KEYS = ("stack_name", "region", "parameter_overrides", "s3_bucket")
 
 
 class InstallError(Exception):
@@ -100,6 +123,19 @@ class Plan:
     overrides: dict[str, str]
     confirm_changeset: bool
     build: bool = True
+    config_env: str | None = None
+    s3_bucket: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfigEnv:
+    """The settings one environment of samconfig.toml gives (deploy parameters over global ones)."""
+
+    name: str
+    stack_name: str | None
+    region: str | None
+    s3_bucket: str | None
+    overrides: dict[str, str]
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -112,6 +148,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--region", help="AWS region (default: your AWS configuration)")
     parser.add_argument("--profile", help="AWS named profile")
     parser.add_argument("--guided", action="store_true", help="ask for every setting not given as a flag")
+    parser.add_argument(
+        "--config-env",
+        metavar="ENV",
+        help="take stack name, region, artifacts bucket and parameter overrides from samconfig.toml's [ENV]",
+    )
+    parser.add_argument(
+        "--show-stack-name", action="store_true", help="print the stack these settings deploy and run nothing"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the sam commands instead of running them")
     parser.add_argument("--skip-build", action="store_true", help="deploy what the last `sam build` produced")
     parser.add_argument(
@@ -154,6 +198,73 @@ def given_overrides(args: argparse.Namespace, environ: Mapping[str, str]) -> dic
         value = getattr(args, setting.dest)
         if value is not None:
             overrides[setting.name] = value
+    return overrides
+
+
+def read_config_env(path: Path, name: str) -> ConfigEnv:
+    """One environment of samconfig.toml, refused if it sets what install.py decides or holds a secret."""
+    try:
+        document = tomllib.loads(path.read_text())
+    except FileNotFoundError as error:
+        raise InstallError(f"--config-env {name}: {path} does not exist") from error
+    except tomllib.TOMLDecodeError as error:
+        raise InstallError(f"{path.name}: {error}") from error
+    table = document.get(name)
+    if not isinstance(table, dict) or name == "version":
+        known = ", ".join(key for key, value in document.items() if isinstance(value, dict)) or "none"
+        raise InstallError(f"{path.name} has no [{name}] environment (environments: {known})")
+    settings: dict[str, object] = {}
+    for command in ("global", "deploy"):  # sam reads deploy parameters over global ones
+        section = table.get(command, {}).get("parameters", {})
+        for key, value in section.items():
+            if key not in CONFIG_ENV_KEYS:
+                raise InstallError(
+                    f"{path.name} [{name}.{command}.parameters] sets {key}: install.py decides it itself; "
+                    f"an environment may set only {', '.join(CONFIG_ENV_KEYS)}"
+                )
+            settings[key] = value
+    overrides = parse_overrides(settings.get("parameter_overrides", []), f"{path.name} [{name}]")
+    for setting_name in overrides:
+        if BY_NAME[setting_name].secret:
+            raise InstallError(
+                f"{path.name} [{name}] holds {setting_name}: secrets do not belong in a file; "
+                f"use SlackWebhooksSecretArn or ${SLACK_URLS_ENV}"
+            )
+    return ConfigEnv(
+        name=name,
+        stack_name=_text(settings.get("stack_name")),
+        region=_text(settings.get("region")),
+        s3_bucket=_text(settings.get("s3_bucket")),
+        overrides=overrides,
+    )
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def parse_overrides(value: object, where: str) -> dict[str, str]:
+    """``Key=Value`` pairs from a samconfig parameter_overrides string or list, read the way sam reads them.
+
+    A token without ``=`` (an unquoted space inside a value) is refused: sam would silently drop it.
+    """
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise InstallError(f"{where}: parameter_overrides must be a string or a list of strings")
+    overrides: dict[str, str] = {}
+    for item in items:
+        try:
+            tokens = shlex.split(item)
+        except ValueError as error:
+            raise InstallError(f"{where}: parameter_overrides {item!r}: {error}") from error
+        for token in tokens:
+            name, sep, parsed = token.partition("=")
+            if not sep or name not in BY_NAME:
+                raise InstallError(
+                    f"{where}: parameter_overrides {token!r}: expected Name=Value with Name a template parameter "
+                    "(quote values that contain spaces)"
+                )
+            overrides[name] = parsed
     return overrides
 
 
@@ -224,11 +335,14 @@ def build_command() -> list[str]:
 
 
 def deploy_command(plan: Plan, mask_secrets: bool = False) -> list[str]:
-    command = [
-        "sam", "deploy",
+    # With an environment, sam reads it instead of [default] (whose resolve_s3 would clash with an
+    # s3_bucket); every option that matters is given here explicitly either way.
+    command = ["sam", "deploy", *(["--config-env", plan.config_env] if plan.config_env else [])]
+    command += [
         "--stack-name", plan.stack_name,
         "--capabilities", "CAPABILITY_IAM",
-        "--resolve-s3",
+        *(["--s3-bucket", plan.s3_bucket] if plan.s3_bucket else ["--resolve-s3"]),
+        "--s3-prefix", plan.stack_name,
         "--no-fail-on-empty-changeset",
         "--confirm-changeset" if plan.confirm_changeset else "--no-confirm-changeset",
     ]  # fmt: skip
@@ -252,10 +366,20 @@ def make_plan(
     stdin_isatty: bool,
     prompt: Prompt,
     secret_prompt: Prompt,
-) -> tuple[Plan, bool]:
+    samconfig: Path = SAMCONFIG,
+) -> tuple[Plan, argparse.Namespace]:
     args = parse_args(argv)
     overrides = given_overrides(args, environ)
-    stack_name = args.stack_name
+    stack_name, region, s3_bucket = args.stack_name, args.region, None
+    if args.config_env:
+        if args.guided:
+            raise InstallError("--guided and --config-env exclude each other: the environment holds the answers")
+        env = read_config_env(samconfig, args.config_env)
+        if not (stack_name or env.stack_name):
+            raise InstallError(f"{samconfig.name} [{env.name}] names no stack_name (and --stack-name is not given)")
+        stack_name, s3_bucket = stack_name or env.stack_name, env.s3_bucket
+        region = region or _same_region(env, environ)
+        overrides = {**env.overrides, **overrides}
     guided = args.guided and is_interactive(environ, stdin_isatty)
     if args.guided and not guided:
         print("install.py: no terminal (or CI is set): not prompting; using the flags given", file=sys.stderr)
@@ -265,13 +389,26 @@ def make_plan(
     check(overrides)
     plan = Plan(
         stack_name=stack_name or DEFAULT_STACK_NAME,
-        region=args.region,
+        region=region,
         profile=args.profile,
         overrides=overrides,
         confirm_changeset=args.confirm_changeset or guided,
         build=not args.skip_build,
+        config_env=args.config_env,
+        s3_bucket=s3_bucket,
     )
-    return plan, args.dry_run
+    return plan, args
+
+
+def _same_region(env: ConfigEnv, environ: Mapping[str, str]) -> str | None:
+    """The environment's region, refused when the shell (a CI job's credentials) points at another one."""
+    shell_region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+    if env.region and shell_region and env.region != shell_region:
+        raise InstallError(
+            f"[{env.name}] deploys to {env.region} but AWS_REGION is {shell_region}: "
+            "the stack and the commands run against it must share one region"
+        )
+    return env.region
 
 
 def run_subprocess(command: Sequence[str]) -> int:
@@ -286,21 +423,25 @@ def main(
     stdin_isatty: bool | None = None,
     prompt: Prompt = input,
     secret_prompt: Prompt = getpass.getpass,
+    samconfig: Path = SAMCONFIG,
 ) -> int:
     environ = os.environ if environ is None else environ
     stdin_isatty = sys.stdin is not None and sys.stdin.isatty() if stdin_isatty is None else stdin_isatty
     try:
-        plan, dry_run = make_plan(
-            sys.argv[1:] if argv is None else argv, environ, stdin_isatty, prompt, secret_prompt
+        plan, args = make_plan(
+            sys.argv[1:] if argv is None else argv, environ, stdin_isatty, prompt, secret_prompt, samconfig
         )
     except InstallError as error:
         print(f"install.py: {error}", file=sys.stderr)
         return 2
+    if args.show_stack_name:
+        print(plan.stack_name)
+        return 0
     commands = ([build_command()] if plan.build else []) + [deploy_command(plan)]
     for command in commands:
         shown = deploy_command(plan, mask_secrets=True) if command[1] == "deploy" else command
-        print(("would run: " if dry_run else "+ ") + shlex.join(shown), flush=True)
-        if dry_run:
+        print(("would run: " if args.dry_run else "+ ") + shlex.join(shown), flush=True)
+        if args.dry_run:
             continue
         status = runner(command)
         if status != 0:

@@ -89,6 +89,18 @@ EVERY_SETTING = {
     "ManagedDatabasePattern": "orders-*",
     "PassableRoleArns": "arn:aws:iam::123456789012:role/rds-monitoring",
     "DatabaseKmsKeyArns": "arn:aws:kms:us-east-1:123456789012:key/abc",
+    "PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/trapheus/trapheus-prod-boundary",
+    "ManagedTablePattern": "orders*",
+    "TableKmsKeyArns": "arn:aws:kms:us-east-1:123456789012:key/def",
+    "TableBackupRetentionDays": "14",
+    "TableBackupsToKeep": "7",
+    "TableScanConcurrency": "16",
+    "TableLoadConcurrency": "2",
+    "TableItemsPerInvocation": "100000",
+    "TableCopyBucketArns": "arn:aws:s3:::orders-dr-backups",
+    "TableCopyKmsKeyArns": "arn:aws:kms:eu-west-1:210987654321:key/ghi",
+    "TableBackupScheduleExpression": "rate(1 day)",
+    "TableBackupScheduleInput": '{"table": "orders", "keep": 7}',
     "LogRetentionDays": "30",
     "LogLevel": "DEBUG",
     "AppName": "trapheus-prod",
@@ -287,3 +299,152 @@ def test_sam_reads_every_override_back_unchanged():
     overrides, parsed_tags = json.loads(result.stdout)
     assert overrides == EVERY_SETTING
     assert parsed_tags == {"AppName": "trapheus-prod", "AppComponent": "db team", "AppFunction": "Restore'DB"}
+
+
+# -- --config-env: the path the CI pipeline takes ------------------------------------------------------
+
+STAGING = """\
+version = 0.1
+
+[default.deploy.parameters]
+stack_name = "trapheus"
+confirm_changeset = true
+
+[staging.global.parameters]
+stack_name = "ignored-by-deploy"
+
+[staging.deploy.parameters]
+stack_name = "trapheus-staging"
+s3_bucket = "octo-deploy-artifacts"
+parameter_overrides = [
+  "ManagedDatabasePattern=staging-*",
+  'ScheduleExpression="rate(1 day)"',
+  "SenderEmail=trapheus@example.com RecipientEmails=dba@example.com",
+]
+"""
+
+
+def samconfig(tmp_path, text: str = STAGING):
+    path = tmp_path / "samconfig.toml"
+    path.write_text(text)
+    return path
+
+
+def test_config_env_deploys_exactly_what_the_environment_says(tmp_path):
+    runner = Recorder()
+    assert install.main(["--config-env", "staging"], runner=runner, environ=NO_TTY_CI, stdin_isatty=False,
+                        prompt=no_prompt, samconfig=samconfig(tmp_path)) == 0  # fmt: skip
+    build, deploy = runner.commands
+    assert build == ["sam", "build", "--template-file", "template.yaml"]
+    assert deploy[:6] == ["sam", "deploy", "--config-env", "staging", "--stack-name", "trapheus-staging"]
+    assert deploy[deploy.index("--s3-bucket") + 1] == "octo-deploy-artifacts" and "--resolve-s3" not in deploy
+    assert deploy[deploy.index("--s3-prefix") + 1] == "trapheus-staging"
+    assert {"--no-confirm-changeset", "--no-fail-on-empty-changeset"} <= set(deploy)
+    assert deploy[deploy.index("--capabilities") + 1] == "CAPABILITY_IAM"
+    assert parse_overrides(deploy) == {
+        "ManagedDatabasePattern": "staging-*",
+        "ScheduleExpression": "rate(1 day)",
+        "SenderEmail": "trapheus@example.com",
+        "RecipientEmails": "dba@example.com",
+    }
+
+
+def test_flags_and_the_slack_variable_win_over_the_environment(tmp_path):
+    runner = Recorder()
+    environ = {**NO_TTY_CI, install.SLACK_URLS_ENV: "https://hooks.slack.com/services/T/B/env"}
+    argv = ["--config-env", "staging", "--managed-database-pattern", "orders-*", "--stack-name", "trapheus-qa"]
+    assert install.main(argv, runner=runner, environ=environ, stdin_isatty=False, prompt=no_prompt,
+                        samconfig=samconfig(tmp_path)) == 0  # fmt: skip
+    deploy = runner.commands[-1]
+    assert deploy[deploy.index("--stack-name") + 1] == "trapheus-qa"
+    overrides = parse_overrides(deploy)
+    assert overrides["ManagedDatabasePattern"] == "orders-*"
+    assert overrides["SlackWebhookUrls"] == "https://hooks.slack.com/services/T/B/env"
+    assert overrides["SenderEmail"] == "trapheus@example.com"
+
+
+def test_show_stack_name_prints_the_environments_stack_and_runs_nothing(tmp_path, capsys):
+    runner = Recorder()
+    assert install.main(["--config-env", "staging", "--show-stack-name"], runner=runner, environ=NO_TTY_CI,
+                        stdin_isatty=False, prompt=no_prompt, samconfig=samconfig(tmp_path)) == 0  # fmt: skip
+    assert capsys.readouterr().out == "trapheus-staging\n"
+    assert runner.commands == []
+
+
+def test_the_environments_region_must_match_the_jobs(tmp_path, capsys):
+    text = STAGING.replace('stack_name = "trapheus-staging"', 'stack_name = "trapheus-staging"\nregion = "eu-west-1"')
+    path = samconfig(tmp_path, text)
+    runner = Recorder()
+    assert install.main(["--config-env", "staging"], runner=runner, environ={**NO_TTY_CI, "AWS_REGION": "eu-west-1"},
+                        stdin_isatty=False, prompt=no_prompt, samconfig=path) == 0  # fmt: skip
+    assert runner.commands[-1][runner.commands[-1].index("--region") + 1] == "eu-west-1"
+    elsewhere = {**NO_TTY_CI, "AWS_REGION": "us-east-1"}
+    assert install.main(["--config-env", "staging"], runner=Recorder(), environ=elsewhere, stdin_isatty=False,
+                        prompt=no_prompt, samconfig=path) == 2  # fmt: skip
+    assert "deploys to eu-west-1 but AWS_REGION is us-east-1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "argv", "message"),
+    [
+        (STAGING, ["--config-env", "prod"], "has no [prod] environment (environments: default, staging)"),
+        (STAGING + '\n[qa.deploy.parameters]\nstack_name = "qa"\nconfirm_changeset = true\n', ["--config-env", "qa"],
+         "sets confirm_changeset: install.py decides it itself"),
+        (STAGING + '\n[qa.deploy.parameters]\nstack_name = "qa"\nparameter_overrides = "SlackWebhookUrls=https://x"\n',
+         ["--config-env", "qa"], "secrets do not belong in a file"),
+        (STAGING + '\n[qa.deploy.parameters]\nstack_name = "qa"\n'
+         'parameter_overrides = ["ScheduleExpression=rate(1 day)"]\n',
+         ["--config-env", "qa"], "'day)': expected Name=Value"),
+        (STAGING + '\n[qa.deploy.parameters]\nstack_name = "qa"\nparameter_overrides = "NoSuchParameter=1"\n',
+         ["--config-env", "qa"], "'NoSuchParameter=1': expected Name=Value"),
+        (STAGING + '\n[qa.deploy.parameters]\nparameter_overrides = "UseVpc=false"\n', ["--config-env", "qa"],
+         "names no stack_name"),
+        (STAGING + '\n[qa.deploy.parameters]\nstack_name = "qa"\nparameter_overrides = "UseVpc=true"\n',
+         ["--config-env", "qa"], "UseVpc=true needs VpcId and SubnetIds"),
+        (STAGING, ["--config-env", "staging", "--guided"], "--guided and --config-env exclude each other"),
+        ("not toml [", ["--config-env", "staging"], "samconfig.toml:"),
+    ],
+)  # fmt: skip
+def test_an_environment_that_cannot_deploy_as_written_is_refused_before_anything_runs(tmp_path, text, argv, message,
+                                                                                       capsys):  # fmt: skip
+    runner = Recorder()
+    assert install.main(argv, runner=runner, environ=NO_TTY_CI, stdin_isatty=True, prompt=no_prompt,
+                        samconfig=samconfig(tmp_path, text)) == 2  # fmt: skip
+    assert runner.commands == []
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_the_repositorys_ci_environments_deploy_with_a_boundary_and_no_secrets(environment):
+    env = install.read_config_env(install.SAMCONFIG, environment)
+    assert env.stack_name == f"trapheus-{environment}"
+    assert env.overrides["PermissionsBoundaryArn"].endswith(f":policy/trapheus/trapheus-{environment}-boundary")
+    assert env.overrides["ManagedDatabasePattern"] != "*", "CI environments confine the stack to some databases"
+    assert not any(install.BY_NAME[name].secret for name in env.overrides)
+    runner = Recorder()
+    assert install.main(["--config-env", environment], runner=runner, environ=NO_TTY_CI, stdin_isatty=False,
+                        prompt=no_prompt) == 0  # fmt: skip
+    assert parse_overrides(runner.commands[-1]) == env.overrides
+
+
+@pytest.mark.skipif(not SAM_PYTHON.exists(), reason="SAM CLI not installed in .venv-tools (scripts/check-template.sh)")
+def test_sam_reads_the_environments_parameter_overrides_as_install_py_does(tmp_path):
+    """Someone running `sam deploy --config-env` by hand gets the same parameters."""
+    import tomllib
+
+    documents = {"example": tomllib.loads(STAGING), "repository": tomllib.loads(install.SAMCONFIG.read_text())}
+    program = (
+        "import json, sys\n"
+        "from samcli.cli.types import CfnParameterOverridesType\n"
+        "print(json.dumps(CfnParameterOverridesType().convert(json.loads(sys.stdin.read()), None, None)))\n"
+    )
+    for label, document in documents.items():
+        for environment in ("staging", "production"):
+            if environment not in document:
+                continue
+            value = document[environment]["deploy"]["parameters"]["parameter_overrides"]
+            result = subprocess.run([str(SAM_PYTHON), "-c", program], input=json.dumps(value), capture_output=True,
+                                    text=True, timeout=120, check=True)  # fmt: skip
+            path = tmp_path / f"{label}.toml"
+            path.write_text(STAGING if label == "example" else install.SAMCONFIG.read_text())
+            assert json.loads(result.stdout) == install.read_config_env(path, environment).overrides, label

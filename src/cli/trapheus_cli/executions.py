@@ -12,6 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from trapheus.alerts import execution_console_url
 from trapheus_cli.errors import CliError, ExecutionNotFoundError
 from trapheus_cli.steps import Step, steps_from_history
 
@@ -48,6 +49,7 @@ class Snapshot:
     def to_dict(self) -> dict[str, Any]:
         return {
             "executionArn": self.arn,
+            "consoleUrl": execution_console_url(self.arn),
             "name": self.name,
             "status": self.status,
             "startDate": self.started.isoformat(),

@@ -9,6 +9,7 @@ for scripts instead of tables.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.live import Live
 
+from trapheus.alerts import execution_console_url
 from trapheus.errors import InvalidInputError
 from trapheus.inputs import Strategy, Task, parse_request
 from trapheus_cli import diagrams, executions, graphviz, plan
@@ -138,7 +140,15 @@ def restore(
         arn = executions.start(aws.stepfunctions, machine, payload, name)
         if not follow:
             if json_output:
-                _print_json({"executionArn": arn, "name": name, "stateMachineArn": machine, "input": payload})
+                _print_json(
+                    {
+                        "executionArn": arn,
+                        "consoleUrl": execution_console_url(arn),
+                        "name": name,
+                        "stateMachineArn": machine,
+                        "input": payload,
+                    }
+                )
             else:
                 Console().print(f"started [bold]{name}[/]\n{arn}", highlight=False)
             return
@@ -198,6 +208,10 @@ def _follow(aws: Aws, arn: str, name: str, poll_seconds: float, json_output: boo
 @app.command()
 def status(
     execution: ExecutionArgument,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Follow the run until it ends; exit 1 unless it succeeded.")
+    ] = False,
+    poll_seconds: PollOption = 5.0,
     stack_name: StackOption = DEFAULT_STACK,
     state_machine_arn: MachineOption = None,
     json_output: JsonOption = False,
@@ -205,13 +219,17 @@ def status(
     region: RegionOption = None,
     profile: ProfileOption = None,
 ) -> None:
-    """Show where a run is: status, current step, error."""
+    """Show where a run is: status, current step, error; with --follow, wait for its end (as restore does)."""
     with _explained(json_output):
-        _, latest = _look_up(execution, stack_name, state_machine_arn, Target(endpoint_url, region, profile))
+        aws, latest = _look_up(execution, stack_name, state_machine_arn, Target(endpoint_url, region, profile))
+        if follow:
+            latest = _follow(aws, latest.arn, latest.name, poll_seconds, json_output)
         if json_output:
             _print_json(latest.to_dict())
         else:
             Console().print(summary(latest))
+        if follow and not latest.succeeded:
+            raise typer.Exit(1)
 
 
 @app.command()
@@ -367,6 +385,9 @@ def local_serve(
     argv += [part for pair in param or [] for part in ("--param", pair)]
     argv += ["--template", str(template)] if template else []
     raise typer.Exit(server.main(argv) or 0)
+
+
+app.add_typer(importlib.import_module("trapheus_cli.tables").app, name="table")  # `trapheus table ...`
 
 
 def _main() -> None:  # pragma: no cover - `python -m trapheus_cli.main`

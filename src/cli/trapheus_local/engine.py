@@ -35,7 +35,7 @@ from moto import mock_aws
 from moto.core.config import default_user_config
 
 from trapheus_local import clock as clock_module
-from trapheus_local import moto_shims, speedups
+from trapheus_local import moto_shims, speedups, strict_dynamodb
 from trapheus_local.clock import VirtualClock
 from trapheus_local.cluster_endpoints import CustomEndpoints
 from trapheus_local.functions import InProcessRuntime, Invocation
@@ -211,8 +211,9 @@ class Emulator:
     """moto with the trapheus corrections, a simulated clock, in-process Lambda and RDS call recording.
 
     A context manager; it starts moto (or joins a mock that is already running). ``strict`` (the default)
-    puts the strict RDS model (:mod:`trapheus_local.strict_rds`) in front of moto: RDS's rules, and its
-    operations taking their modelled time on the virtual clock. ``strict=False`` is moto as it is, with
+    puts the strict RDS model (:mod:`trapheus_local.strict_rds`) and the strict DynamoDB model
+    (:mod:`trapheus_local.strict_dynamodb`) in front of moto: their rules, and operations taking their
+    modelled time on the virtual clock. ``strict=False`` is moto as it is, with
     the latency model alone: for debugging only.
     """
 
@@ -251,6 +252,8 @@ class Emulator:
             stack.enter_context(mock.patch.dict(default_user_config["stepfunctions"], {"execute_state_machine": True}))
             stack.enter_context(moto_shims.installed())
             stack.enter_context(clock_module.installed(self.clock))
+            if self.strict is not None:
+                stack.enter_context(strict_dynamodb.installed(self.clock))
             stack.enter_context(speedups.installed())
             if self.strict is not None:
                 self.latency.timed(self.strict.timing, lambda: self.clock.elapsed)
@@ -272,17 +275,20 @@ class Emulator:
 
     @contextlib.contextmanager
     def settled(self) -> Iterator[None]:
-        """RDS operations made inside finish at once and are seen at once: databases and snapshots that existed
-        before the run under test. Without the strict model, nothing changes."""
+        """RDS operations made inside finish at once and are seen at once (and DynamoDB tables made inside are
+        ACTIVE): databases, snapshots and tables that existed before the run under test. Without the strict
+        model, nothing changes."""
         with self.strict.instantly() if self.strict is not None else contextlib.nullcontext():
             yield
+        strict_dynamodb.settle_if_installed()
 
     def settle(self) -> None:
-        """Let every RDS operation in flight finish now, as if enough time had passed."""
+        """Let every RDS and DynamoDB operation in flight finish now, as if enough time had passed."""
         self.latency.settle()
         self.custom_endpoints.settle()
         if self.strict is not None:
             self.strict.settle()
+        strict_dynamodb.settle_if_installed()
 
     def client(self, service: str) -> Any:
         """A client of the emulator, created after moto started."""

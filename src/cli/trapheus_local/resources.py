@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trapheus_local.functions import FunctionSpec
-from trapheus_local.template import TemplateError
+from trapheus_local.template import NO_VALUE, TemplateError
 
 if TYPE_CHECKING:
     from trapheus_local.engine import Deployment, Emulator
@@ -60,6 +60,7 @@ class StackDeployer:
             "AWS::SES::EmailIdentity": self.email_identity,
             "AWS::Logs::LogGroup": self.log_group,
             "AWS::DynamoDB::Table": self.table,
+            "AWS::Events::Rule": self.events_rule,
         }
 
     def deploy(self) -> None:
@@ -122,17 +123,26 @@ class StackDeployer:
             RoleName=name,
             Path=str(properties.get("Path", "/")),
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+            **self._boundary(properties),
         )["Role"]
         return DeployedResource(logical_id, "AWS::IAM::Role", name, {"Arn": role["Arn"], "RoleId": role["RoleId"]})
 
-    def _service_role(self, logical_id: str, service: str) -> str:
+    def _service_role(self, logical_id: str, service: str, properties: dict[str, Any]) -> str:
         """The role SAM would generate for a function or state machine without an explicit Role."""
         name = f"{self.stack_name}-{logical_id}Role"[:64]
         trust = {
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
         }
-        return str(self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+        created = self.client("iam").create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), **self._boundary(properties)
+        )
+        return str(created["Role"]["Arn"])
+
+    def _boundary(self, properties: dict[str, Any]) -> dict[str, str]:
+        """``PermissionsBoundary`` for create_role when the template sets one (an If may resolve to none)."""
+        boundary = self.resolve(properties.get("PermissionsBoundary"))
+        return {"PermissionsBoundary": str(boundary)} if boundary and boundary is not NO_VALUE else {}
 
     def bucket(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
         name = self.name_for(logical_id, self.resolve(properties.get("BucketName")), 63).lower()
@@ -156,6 +166,21 @@ class StackDeployer:
             BillingMode=str(self.resolve(properties.get("BillingMode", "PAY_PER_REQUEST"))),
         )["TableDescription"]
         return DeployedResource(logical_id, "AWS::DynamoDB::Table", name, {"Arn": table["TableArn"]})
+
+    def events_rule(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
+        """The rule and its targets in moto's EventBridge (trapheus_local.execution_events delivers to them)."""
+        name = self.name_for(logical_id, self.resolve(properties.get("Name")))
+        events = self.client("events")
+        arguments: dict[str, Any] = {"Name": name, "State": str(self.resolve(properties.get("State", "ENABLED")))}
+        for key in ("EventPattern", "ScheduleExpression", "Description"):
+            if key in properties:
+                value = self.resolve(properties[key])
+                arguments[key] = json.dumps(value) if key == "EventPattern" else str(value)
+        arn = events.put_rule(**arguments)["RuleArn"]
+        targets = self.resolve(properties.get("Targets", []))
+        if targets:
+            events.put_targets(Rule=name, Targets=targets)
+        return DeployedResource(logical_id, "AWS::Events::Rule", name, {"Arn": arn})
 
     def kms_key(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
         metadata = self.client("kms").create_key(Description=str(self.resolve(properties.get("Description", ""))))
@@ -207,7 +232,7 @@ class StackDeployer:
     def function(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
         merged = self.template.function_properties(logical_id)
         name = self.name_for(logical_id, self.resolve(merged.get("FunctionName")))
-        role = self.resolve(merged.get("Role")) or self._service_role(logical_id, "lambda.amazonaws.com")
+        role = self.resolve(merged.get("Role")) or self._service_role(logical_id, "lambda.amazonaws.com", merged)
         environment = {
             key: _environment_value(value)
             for key, value in self.resolve(merged.get("Environment", {}).get("Variables", {})).items()
@@ -261,7 +286,9 @@ class StackDeployer:
         substitutions = self.resolve(properties.get("DefinitionSubstitutions", {}))
         for key, value in substitutions.items():
             definition = definition.replace("${" + key + "}", _substitution_text(value))
-        role = self.resolve(properties.get("Role")) or self._service_role(logical_id, "states.amazonaws.com")
+        role = self.resolve(properties.get("Role")) or self._service_role(
+            logical_id, "states.amazonaws.com", properties
+        )
         arn = self.client("stepfunctions").create_state_machine(
             name=name, definition=definition, roleArn=str(role), type=str(properties.get("Type", "STANDARD"))
         )["stateMachineArn"]

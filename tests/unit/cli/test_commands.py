@@ -108,6 +108,10 @@ def test_no_follow_prints_the_execution_and_returns(stepfunctions):
     started = json.loads(result.output)
     assert started["stateMachineArn"] == _machine_arn(stepfunctions)
     assert started["executionArn"].endswith(":" + started["name"])
+    assert started["consoleUrl"] == (
+        "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/"
+        + started["executionArn"]
+    )
 
 
 def test_status_by_name_and_by_arn(stepfunctions):
@@ -121,6 +125,34 @@ def test_status_by_name_and_by_arn(stepfunctions):
     assert json.loads(by_name.output)["executionArn"] == report["executionArn"]
     assert by_arn.exit_code == 0
     assert "FAILED" in by_arn.output and "RestoreError" in by_arn.output
+
+
+def test_status_follow_waits_for_a_started_run_and_exits_by_its_outcome(stepfunctions):
+    """What the restore workflow of docs/ci does: start without following, then follow by ARN."""
+    good = json.loads(invoke("restore", "orders-db", "--no-follow", "--json").output)
+    bad = json.loads(invoke("restore", "broken-db", "--no-follow", "--json").output)
+
+    succeeded = invoke("status", good["executionArn"], "--follow", "--poll-seconds", "0", "--json")
+    failed = invoke("status", bad["executionArn"], "--follow", "--poll-seconds", "0", "--json")
+    failed_lines = invoke("status", bad["name"], "--follow", "--poll-seconds", "0")
+
+    assert succeeded.exit_code == 0, succeeded.output
+    report = json.loads(succeeded.output)
+    assert (report["status"], report["consoleUrl"]) == ("SUCCEEDED", good["consoleUrl"])
+    assert report["steps"][-1]["name"] == "Restore complete"
+    assert failed.exit_code == 1, failed.output
+    assert (json.loads(failed.output)["status"], json.loads(failed.output)["error"]) == ("FAILED", "RestoreError")
+    assert failed_lines.exit_code == 1
+    assert "✗ Report the failure (failed" in failed_lines.output and "RestoreError" in failed_lines.output
+
+
+def test_status_without_follow_reports_a_failed_run_and_exits_0(stepfunctions):
+    bad = json.loads(restore("broken-db", "--json").output)
+
+    result = invoke("status", bad["executionArn"], "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["status"] == "FAILED"
 
 
 def test_status_of_an_unknown_execution_is_a_clear_error(stepfunctions):

