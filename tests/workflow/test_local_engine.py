@@ -365,12 +365,14 @@ def test_the_repository_template_must_be_told_which_databases_it_manages(emulato
 
 
 @pytest.mark.skipif(not REAL_TEMPLATE.is_file(), reason="template.yaml not written yet")
-def test_a_database_outside_the_managed_pattern_is_refused_before_any_change(emulator):
-    deployment = emulator.deploy(REAL_TEMPLATE, {"LogLevel": "WARNING", "ManagedDatabasePattern": "orders-*"})
-    with emulator.settled():
-        make_instance(emulator.client("rds"), emulator.client("ec2"), "billing-db")
-    deployment.rds_calls.clear()
-    result = deployment.run("RestoreStateMachine", {"identifier": "billing-db", "task": "create_snapshot_only", "isCluster": False})
-    assert result.status == "FAILED"
-    assert "does not match ManagedDatabasePattern 'orders-*'" in (result.cause or ""), result.cause
-    assert deployment.rds_calls.mutating() == []
+def test_a_database_outside_the_managed_pattern_is_refused_before_any_change():
+    with Emulator() as strict:
+        deployment = strict.deploy(REAL_TEMPLATE, {"LogLevel": "WARNING", "ManagedDatabasePattern": "orders-*"})
+        with strict.settled():
+            make_instance(strict.client("rds"), strict.client("ec2"), "billing-db")
+        deployment.rds_calls.clear()
+        run = {"identifier": "billing-db", "task": "create_snapshot_only", "isCluster": False}
+        result = deployment.run("RestoreStateMachine", run)
+        assert result.status == "FAILED"
+        assert "does not match ManagedDatabasePattern 'orders-*'" in (result.cause or ""), result.cause
+        assert deployment.rds_calls.mutating() == []
