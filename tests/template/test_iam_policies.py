@@ -193,6 +193,8 @@ def test_mutating_rds_actions_are_scoped_to_managed_databases():
             kind, name = parsed
             if kind in MANAGED_KINDS:
                 assert name == "${ManagedDatabasePattern}", f"{where}: {mutating} on {kind}:{name}"
+            elif kind == "cluster-endpoint":  # the user's own names: moved from the original to its copy only
+                assert set(mutating) <= {"rds:CreateDBClusterEndpoint", "rds:DeleteDBClusterEndpoint"}, where
             else:  # the groups a restored twin is attached to: attached, never changed, by these actions
                 assert kind in ("og", "pg", "cluster-pg", "subgrp") and name == "*", f"{where}: {mutating} on {kind}"
 
@@ -266,7 +268,7 @@ def test_each_function_role_gets_exactly_its_rds_actions():
     databases = {"rds:DescribeDBInstances", "rds:DescribeDBClusters"}
     snapshots = {"rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"}
     assert granted["ValidateInputRole"] == databases | snapshots | {
-        "rds:DescribeAccountAttributes", "rds:DescribeDBEngineVersions", "rds:DescribeDBParameterGroups",
+        "rds:DescribeDBClusterEndpoints", "rds:DescribeAccountAttributes", "rds:DescribeDBEngineVersions", "rds:DescribeDBParameterGroups",
         "rds:DescribeDBClusterParameterGroups", "rds:DescribeOptionGroups", "rds:DescribeBlueGreenDeployments",
         "rds:DescribeDBProxies", "rds:DescribeDBProxyTargets",
     }  # fmt: skip
@@ -276,6 +278,7 @@ def test_each_function_role_gets_exactly_its_rds_actions():
     }  # fmt: skip
     assert granted["RenameRole"] == databases | {"rds:ModifyDBInstance", "rds:ModifyDBCluster"}
     assert granted["RestoreRole"] == databases | {
+        "rds:DescribeDBClusterEndpoints", "rds:CreateDBClusterEndpoint", "rds:DeleteDBClusterEndpoint",
         "rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot", "rds:CreateDBInstance",
         "rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:AddTagsToResource", "rds:AddRoleToDBInstance",
         "rds:AddRoleToDBCluster",
