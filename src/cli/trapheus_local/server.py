@@ -64,6 +64,11 @@ def serve(
     say = announce or _print
     stop = stop or threading.Event()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    parameters = dict(parameters or {})
+    if "ManagedDatabasePattern" not in parameters:
+        # the template asks for it on a real deploy; an emulated account holds only what its user made
+        parameters["ManagedDatabasePattern"] = "*"
+        say("ManagedDatabasePattern not given: '*' (every database of the emulated account)")
     emulator = Emulator(latency=latency, strict=strict)
     emulator.clock.real_time_factor = time_factor
     with emulator:
