@@ -51,6 +51,11 @@ DEPLOY_ACTIONS: dict[str, set[str]] = {
         "ec2:AuthorizeSecurityGroupEgress", "ec2:CreateSecurityGroup", "ec2:CreateTags", "ec2:DeleteSecurityGroup",
         "ec2:DeleteTags", "ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupEgress",
     },
+    "AWS::Events::Rule": {
+        "events:DeleteRule", "events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule",
+        "events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:TagResource", "events:UntagResource",
+        "iam:PassRole",
+    },
     "AWS::IAM::ManagedPolicy": {
         "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:GetPolicy",
         "iam:GetPolicyVersion", "iam:ListEntitiesForPolicy", "iam:ListPolicyVersions",
@@ -141,6 +146,18 @@ ROLE_SETS = sorted(ROLE_PARAMETER_SETS)
 
 # Generated names CloudFormation gives resources without one: stack-LogicalId-suffix.
 SUFFIX = "Ab12Cd34Ef56G"
+
+# template.yaml's table options, which no render of PARAMETER_SETS turns on: the boundary must
+# leave their grants (copies to other buckets and keys, table keys, the table backup schedule) in place.
+TABLE_OPTIONS = {
+    "ManagedTablePattern": "orders*",
+    "TableKmsKeyArns": "arn:aws:kms:us-east-1:123456789012:key/1a2b3c4d-1111-2222-3333-444455556666",
+    "TableCopyBucketArns": "arn:aws:s3:::orders-dr-backups,arn:aws:s3:::orders-vault",
+    "TableCopyKmsKeyArns": "arn:aws:kms:eu-west-1:210987654321:key/5e6f7a8b-1111-2222-3333-444455556666",
+    "TableBackupScheduleExpression": "rate(1 day)",
+    "TableBackupScheduleInput": '{"table": "orders", "keep": 7}',
+}
+STACK_PARAMETER_SETS = {**PARAMETER_SETS, "table-options": TABLE_OPTIONS}
 
 
 # -- resolving the templates into concrete policies -------------------------------------------------
@@ -405,7 +422,7 @@ def test_stack_names_leave_room_for_generated_names():
     spec = bind_template(ROLE_TEMPLATE, ROLE_PARAMETER_SETS["environment-managed-bucket"]).body["Parameters"]
     longest_stack = spec["TrapheusStackName"]["MaxLength"]
     named_by_cloudformation = {"AWS::IAM::Role": 64, "AWS::Serverless::Function": 64, "AWS::Scheduler::Schedule": 64,
-                               "AWS::DynamoDB::Table": 255, "AWS::S3::Bucket": 63}  # fmt: skip
+                               "AWS::DynamoDB::Table": 255, "AWS::S3::Bucket": 63, "AWS::Events::Rule": 64}  # fmt: skip
     for name, resource in load_template()["Resources"].items():
         limit = named_by_cloudformation.get(resource["Type"])
         if limit and not any(key in resource.get("Properties", {}) for key in ("RoleName", "FunctionName", "Name")):
@@ -418,6 +435,11 @@ def test_policies_fit_iam_size_limits(parameter_set):
     lookup = _role_lookup(template)
     for name, document in _documents(template, lookup, ("AWS::IAM::ManagedPolicy",)):
         assert len(json.dumps(document, separators=(",", ":"))) <= 6144, name
+    # the stack name is in most ARNs: the managed policies must fit with the longest one allowed too
+    longest = "s" * template.body["Parameters"]["TrapheusStackName"]["MaxLength"]
+    widest = bind_template(ROLE_TEMPLATE, {**ROLE_PARAMETER_SETS[parameter_set], "TrapheusStackName": longest})
+    for name, document in _documents(widest, _role_lookup(widest), ("AWS::IAM::ManagedPolicy",)):
+        assert len(json.dumps(document, separators=(",", ":"))) <= 6144, f"{name} with a stack name of {len(longest)}"
     for role in ("DeployRole", "OperatorRole"):
         inline = template.resources[role]["Properties"].get("Policies", [])
         size = sum(len(json.dumps(template.resolve(p["PolicyDocument"], lookup), separators=(",", ":")))
@@ -477,10 +499,10 @@ def test_every_action_and_condition_key_exists_in_the_iam_reference(parameter_se
 # -- the permissions boundary and template.yaml ------------------------------------------------------
 
 
-def _stack_template(parameter_set: str) -> Template:
+def _stack_template(parameter_set: str, stack_name: str = "trapheus") -> Template:
     boundary = "arn:aws:iam::123456789012:policy/b"
-    parameters = {**BASE_PARAMETERS, **PARAMETER_SETS[parameter_set], "PermissionsBoundaryArn": boundary}
-    return bind_template(TEMPLATE, parameters, stack_name="trapheus")
+    parameters = {**BASE_PARAMETERS, **STACK_PARAMETER_SETS[parameter_set], "PermissionsBoundaryArn": boundary}
+    return bind_template(TEMPLATE, parameters, stack_name=stack_name)
 
 
 def _stack_grants(template: Template) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -496,19 +518,23 @@ def _boundary_for(template: Template) -> list[dict[str, Any]]:
         "GitHubRepository": "octo-org/trapheus", "TrustName": "staging",
         "TrapheusStackName": template.pseudo["AWS::StackName"],
         "ManagedDatabasePattern": template.parameters["ManagedDatabasePattern"],
+        "ManagedTablePattern": template.parameters["ManagedTablePattern"],
+        "TableCopyBucketArns": ",".join(template.parameters["TableCopyBucketArns"]),
+        "TableCopyKmsKeyArns": ",".join(template.parameters["TableCopyKmsKeyArns"]),
     })  # fmt: skip
     document = roles.resources["PermissionsBoundary"]["Properties"]["PolicyDocument"]
     return statements(roles.resolve(document, _role_lookup(roles)))
 
 
 def test_the_boundary_names_exactly_the_actions_the_stacks_roles_use():
-    used = {a for name in PARAMETER_SETS for _, s in _stack_grants(_stack_template(name)) for a in as_list(s["Action"])}
+    used = {a for name in STACK_PARAMETER_SETS for _, s in _stack_grants(_stack_template(name))
+            for a in as_list(s["Action"])}  # fmt: skip
     allowed = _granted_actions(_boundary_for(_stack_template("defaults")))
     assert sorted(used - allowed) == [], "a role of template.yaml uses an action the boundary would take away"
     assert sorted(allowed - used) == [], "the boundary allows an action no role of template.yaml uses"
 
 
-@pytest.mark.parametrize("parameter_set", sorted(PARAMETER_SETS))
+@pytest.mark.parametrize("parameter_set", sorted(STACK_PARAMETER_SETS))
 def test_the_boundary_leaves_every_grant_of_the_stack_in_place(parameter_set):
     template = _stack_template(parameter_set)
     boundary = _boundary_for(template)
@@ -528,6 +554,62 @@ def test_the_boundary_confines_database_changes_to_the_managed_pattern():
     assert not _allows(boundary, "rds:DeleteDBInstance", f"arn:aws:rds:{REGION}:{ACCOUNT}:db:billing-db")
     assert _allows(boundary, "rds:DescribeDBInstances", f"arn:aws:rds:{REGION}:{ACCOUNT}:db:billing-db")
     assert not _allows(boundary, "lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:other-fn")
+
+
+def test_the_boundary_confines_tables_to_the_managed_pattern_and_copies_to_the_listed_buckets():
+    boundary = _boundary_for(_stack_template("table-options"))  # ManagedTablePattern orders*
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table"
+    assert _allows(boundary, "dynamodb:DeleteTable", f"{table}/orders")
+    assert _allows(boundary, "dynamodb:RestoreTableFromBackup", f"{table}/orders/backup/01700000000000-abcdef12")
+    assert not _allows(boundary, "dynamodb:DeleteTable", f"{table}/billing")
+    assert not _allows(boundary, "dynamodb:Scan", f"{table}/billing")
+    assert not _allows(boundary, "dynamodb:DeleteTable", f"{table}/trapheus-LockTable-{SUFFIX}")
+    assert _allows(boundary, "s3:PutObject", "arn:aws:s3:::orders-vault/backups/orders/x.json.gz")
+    assert not _allows(boundary, "s3:PutObject", "arn:aws:s3:::orders-vault/other/x")
+    assert not _allows(boundary, "s3:PutObject", "arn:aws:s3:::someone-elses-bucket/backups/x")
+    alarm = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm"
+    assert _allows(boundary, "cloudwatch:PutMetricAlarm", f"{alarm}:TargetTracking-table/orders-AlarmHigh-1a2b")
+    assert not _allows(boundary, "cloudwatch:PutMetricAlarm", f"{alarm}:billing-errors")
+    no_copies = _boundary_for(_stack_template("defaults"))
+    assert not _allows(no_copies, "s3:PutObject", "arn:aws:s3:::orders-vault/backups/x")
+
+
+@pytest.mark.parametrize("parameter_set", ROLE_SETS)
+def test_the_deploy_role_reaches_every_workflow_and_rule_of_the_stack(parameter_set):
+    """State machines are named <stack>-<workflow> and the clean-up rule by CloudFormation: the deploy role's
+    grants for their types cover each of them, and it may pass every role to the service that role trusts."""
+    role_template = _role_template(parameter_set)
+    stack = role_template.parameters["TrapheusStackName"]
+    policies = _role_policies(role_template, "DeployRole")
+    template = _stack_template("table-options", stack_name=stack)
+    lookup = _stack_lookup(template)
+    kinds = {"AWS::Serverless::StateMachine": "AWS::StepFunctions::StateMachine", "AWS::Events::Rule": "AWS::Events::Rule"}
+    reached = set()
+    for name, resource in template.resources.items():
+        kind = kinds.get(resource["Type"])
+        if not kind or not template.is_enabled(name):
+            continue
+        if kind == "AWS::Events::Rule":
+            arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{stack}-{name}-{SUFFIX}"
+        else:
+            arn = lookup(name, "Arn")
+        service = kind.split("::")[1].lower()
+        for action in DEPLOY_ACTIONS[kind]:
+            if action.split(":")[0] in {"states", "events"}:
+                assert _allows(policies, action, arn), f"{name}: the deploy role cannot {action} on {arn}"
+        reached.add(service)
+    assert reached == {"stepfunctions", "events"}
+    trusted = {
+        principal
+        for name, resource in template.resources.items()
+        if resource["Type"] == "AWS::IAM::Role" and template.is_enabled(name)
+        for statement in statements(resource["Properties"]["AssumeRolePolicyDocument"])
+        for principal in as_list(statement["Principal"]["Service"])
+        # roles RDS assumes (snapshot export) are passed by the functions at run time, not by CloudFormation
+        if not principal.endswith(".rds.amazonaws.com")
+    }
+    (passes,) = [s for s in policies if "iam:PassRole" in as_list(s["Action"])]
+    assert trusted == set(passes["Condition"]["StringEquals"]["iam:PassedToService"])
 
 
 @pytest.mark.parametrize("parameter_set", ["defaults", "everything-on"])

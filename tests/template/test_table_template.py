@@ -34,7 +34,7 @@ def test_every_dynamodb_action_of_the_table_roles_is_scoped_to_managed_tables(pa
             actions = [a for a in as_list(statement["Action"]) if a.startswith("dynamodb:")]
             if not actions or actions == ["dynamodb:ListBackups"]:
                 continue  # ListBackups has no resource-level permission
-            if role == "TableRestoreStateMachineRole":
+            if role == "TableRestoreMachineRole":
                 assert statement["Resource"] == {"Fn::GetAtt": ["LockTable", "Arn"]}
                 continue
             for resource in resources(statement):
@@ -44,10 +44,10 @@ def test_every_dynamodb_action_of_the_table_roles_is_scoped_to_managed_tables(pa
 def test_each_table_workflow_invokes_only_its_own_functions_and_the_alerts():
     template = rendered("defaults")
     expected = {
-        "TableBackupStateMachineRole": {"TableValidateFunction", "TableScanFunction", "TableExportFunction",
-                                        "TableStoreFunction", "TableCheckFunction"} | ALERTS,
-        "TableRestoreStateMachineRole": {"TableValidateFunction", "TableScanFunction", "TableStoreFunction",
-                                         "TableRestoreFunction", "TableLoadFunction", "TableCheckFunction"} | ALERTS,
+        "TableBackupMachineRole": {"TableValidateFunction", "TableScanFunction", "TableExportFunction",
+                                   "TableStoreFunction", "TableCheckFunction"} | ALERTS,
+        "TableRestoreMachineRole": {"TableValidateFunction", "TableScanFunction", "TableStoreFunction",
+                                    "TableRestoreFunction", "TableLoadFunction", "TableCheckFunction"} | ALERTS,
     }  # fmt: skip
     for role, functions in expected.items():
         invokes = [s for s in role_statements(template, role) if "lambda:InvokeFunction" in as_list(s["Action"])]
