@@ -14,6 +14,7 @@ which stands in for moto making every resource ``available`` at once).
 from __future__ import annotations
 
 import contextlib
+import datetime
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -332,6 +333,47 @@ def _encrypted_databases_default_to_the_aws_rds_key() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _child_executions_start_and_report_back() -> Iterator[None]:
+    # The Step Functions service integration (arn:aws:states:::states:startExecution[.sync[:2]]) passes the state's
+    # parameters to boto3 as written (StateMachineArn, Input, Name) where the API takes stateMachineArn, input, name,
+    # and hands back DescribeExecution's keys as boto3 names them (output, status) where a state reads Output,
+    # Status: every child execution fails with States.Runtime. In AWS the integration takes and returns the
+    # PascalCase fields (https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html).
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+
+    normalise_parameters = StateTaskServiceSfn._normalise_parameters
+
+    def parameters(self: Any, parameters: dict, boto_service_name: Any = None, service_action_name: Any = None) -> None:
+        normalise_parameters(self, parameters, boto_service_name, service_action_name)
+        for key in [key for key in parameters if key[:1].isupper()]:
+            parameters[key[:1].lower() + key[1:]] = parameters.pop(key)
+
+    def pascal(value: Any) -> Any:
+        if isinstance(value, datetime.datetime):
+            return int(value.timestamp() * 1000)  # dates come back as epoch milliseconds
+        if not isinstance(value, dict):
+            return value
+        return {
+            key[:1].upper() + key[1:]: pascal(item) if key.endswith("Details") or not isinstance(item, dict) else item
+            for key, item in value.items()
+        }
+
+    def response(self: Any, response: Any, boto_service_name: Any = None, service_action_name: Any = None) -> None:
+        if isinstance(response, dict):
+            renamed = pascal(response)
+            response.clear()
+            response.update(renamed)
+
+    with (
+        mock.patch.object(StateTaskServiceSfn, "_normalise_parameters", parameters),
+        mock.patch.object(StateTaskServiceSfn, "_normalise_response", response),
+    ):
+        yield
+
+
+@contextlib.contextmanager
 def _unknown_kms_aliases_are_not_accessible() -> Iterator[None]:
     # moto resolves a KmsKeyId alias that does not exist in the region of the call (the source region's alias
     # passed to a cross-Region copy, a mistyped alias) to None and fails with an AttributeError (HTTP 500).
@@ -441,6 +483,11 @@ SHIMS: tuple[Shim, ...] = (
         name="encrypted_databases_default_to_the_aws_rds_key",
         aws_behaviour="a database encrypted without a named key is encrypted with aws/rds, and reports its ARN",
         install=_encrypted_databases_default_to_the_aws_rds_key,
+    ),
+    Shim(
+        name="child_executions_start_and_report_back",
+        aws_behaviour="a state starts a child execution (startExecution.sync:2) and reads its Output",
+        install=_child_executions_start_and_report_back,
     ),
     Shim(
         name="unknown_kms_aliases_are_not_accessible",

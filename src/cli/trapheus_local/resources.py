@@ -61,6 +61,8 @@ class StackDeployer:
             "AWS::SES::EmailIdentity": self.email_identity,
             "AWS::Logs::LogGroup": self.log_group,
             "AWS::DynamoDB::Table": self.table,
+            "AWS::SNS::Topic": self.topic,
+            "AWS::Scheduler::ScheduleGroup": self.schedule_group,
         }
 
     def deploy(self) -> None:
@@ -166,6 +168,16 @@ class StackDeployer:
             BillingMode=str(self.resolve(properties.get("BillingMode", "PAY_PER_REQUEST"))),
         )["TableDescription"]
         return DeployedResource(logical_id, "AWS::DynamoDB::Table", name, {"Arn": table["TableArn"]})
+
+    def topic(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
+        name = self.name_for(logical_id, self.resolve(properties.get("TopicName")), 256)
+        arn = self.client("sns").create_topic(Name=name)["TopicArn"]
+        return DeployedResource(logical_id, "AWS::SNS::Topic", arn, {"TopicArn": arn, "TopicName": name})
+
+    def schedule_group(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
+        name = self.name_for(logical_id, self.resolve(properties.get("Name")))
+        arn = self.client("scheduler").create_schedule_group(Name=name)["ScheduleGroupArn"]
+        return DeployedResource(logical_id, "AWS::Scheduler::ScheduleGroup", name, {"Arn": arn})
 
     def kms_key(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
         metadata = self.client("kms").create_key(Description=str(self.resolve(properties.get("Description", ""))))

@@ -7,12 +7,16 @@ new LALR parser for every parse (~40 ms). Parsed paths are immutable, so they
 - Every boto3 session (moto resets the default one; handlers and the interpreter
   make clients often) loads and parses the service model JSON again (~80 ms per
   service). Sessions share one data loader per data path instead.
+- A state that waits for a child execution (``startExecution.sync``) looks at it
+  every half second of real time; a few milliseconds do, since the child runs
+  in-process and its waiting is on the virtual clock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import time
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
@@ -22,7 +26,20 @@ import botocore.session
 import jsonpath_ng
 import jsonpath_ng.ext
 from moto.stepfunctions.parser.asl.component.common.path import result_path
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
 from moto.stepfunctions.parser.asl.utils import json_path
+
+SYNC_CHECK_SECONDS = 0.005
+
+
+class _QuickLooks:
+    """The ``time`` of the sync task module: its half-second look at a child execution becomes a short yield."""
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(min(seconds, SYNC_CHECK_SECONDS))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -47,5 +64,6 @@ def installed() -> Iterator[None]:
         mock.patch.object(json_path, "parse", _parse_extended),
         mock.patch.object(result_path, "parse", _parse),
         mock.patch.object(botocore.session, "create_loader", _shared_loader),
+        mock.patch.object(state_task_service_callback, "time", _QuickLooks()),
     ):
         yield

@@ -174,7 +174,7 @@ def context_keys(event: Any) -> dict[str, Any]:
     """Identifier and execution name for log lines, from whatever shape the event has."""
     if not isinstance(event, dict):
         return {}
-    request = event.get("request") or event.get("input") or {}
+    request = event.get("request") or event.get("database") or event.get("input") or {}
     identifier = event.get("identifier") or (request.get("identifier") if isinstance(request, dict) else None)
     return {"identifier": identifier, "execution": _run_id(event)}
 
