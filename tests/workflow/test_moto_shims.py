@@ -250,15 +250,34 @@ def a_state_machine_of_another_account_writes_into_its_own(rds: Any) -> bool:
     machine = sfn.create_state_machine(
         name="lock", definition=json.dumps(definition), roleArn=f"arn:aws:iam::{OTHER_ACCOUNT}:role/states"
     )["stateMachineArn"]
-    execution = sfn.start_execution(stateMachineArn=machine, name="take")["executionArn"]
-    for _ in range(2000):
-        status = sfn.describe_execution(executionArn=execution)["status"]
-        if status != "RUNNING":
-            break
-        sfn.list_executions(stateMachineArn=machine)  # yields to the execution's thread
+    status = _run(sfn, machine, {})["status"]
     return status == "SUCCEEDED" and "Item" in other.client("dynamodb").get_item(
         TableName="locks", Key={"lockId": {"S": "instance:orders-db"}}
     )
+
+
+def _run(sfn: Any, machine: str, execution_input: dict) -> dict:
+    execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(execution_input))["executionArn"]
+    for _ in range(5000):
+        described = sfn.describe_execution(executionArn=execution)
+        if described["status"] != "RUNNING":
+            return described
+        sfn.list_executions(stateMachineArn=machine)  # yields to the execution's thread
+    return described
+
+
+def a_state_starts_a_child_execution_and_reads_its_output(rds: Any) -> bool:
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    role = "arn:aws:iam::123456789012:role/states"
+    child = sfn.create_state_machine(name="child", roleArn=role, definition=json.dumps(
+        {"StartAt": "Answer", "States": {"Answer": {"Type": "Pass", "Parameters": {"report.$": "$.database"}, "End": True}}}
+    ))["stateMachineArn"]
+    parent = sfn.create_state_machine(name="parent", roleArn=role, definition=json.dumps({"StartAt": "Child", "States": {
+        "Child": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                  "Parameters": {"StateMachineArn": child, "Input": {"database.$": "$.database"}},
+                  "ResultSelector": {"report.$": "$.Output.report"}, "End": True}}}))["stateMachineArn"]
+    ended = _run(sfn, parent, {"database": "orders-db"})
+    return ended["status"] == "SUCCEEDED" and json.loads(ended["output"]) == {"report": "orders-db"}
 
 
 def an_encrypted_database_names_the_aws_rds_key(rds: Any) -> bool:
@@ -315,6 +334,11 @@ DEVIATIONS = (
         "encrypted_databases_default_to_the_aws_rds_key",
         an_encrypted_database_names_the_aws_rds_key,
         "encrypting with aws/rds when no key is named",
+    ),
+    Deviation(
+        "child_executions_start_and_report_back",
+        a_state_starts_a_child_execution_and_reads_its_output,
+        "child executions started by a state (startExecution.sync:2)",
     ),
     Deviation(
         "unknown_kms_aliases_are_not_accessible",
