@@ -21,6 +21,7 @@ from trapheus.log import logger
 WORKFLOW = "backup"
 OUTCOMES = ("snapshot", "skipped", "refused", "failed")
 ALERTING = frozenset({"refused", "failed"})
+CAUSE_LIMIT = 30000  # a Fail state's Cause holds at most 32,768 characters
 
 
 def dr_key(account: str, is_cluster: bool, identifier: str) -> str:
@@ -115,7 +116,7 @@ def alert_cause(report: dict[str, Any]) -> str:
             age = "no snapshot at all" if rpo is None else f"recovery point {rpo // 60} minutes old"
             lines.append(f"{item['identifier']}: {age} (limit {report['summary']['rpoLimitSeconds'] // 60})"
                          + (f"; {item['reason']}" if item.get("reason") else ""))
-    return "; ".join(lines)
+    return "; ".join(lines)[:CAUSE_LIMIT]
 
 
 def build(policy: dict, items: list[dict], account: str, environ: Any = None, now: datetime | None = None) -> dict[str, Any]:
