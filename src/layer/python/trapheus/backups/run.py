@@ -301,6 +301,10 @@ def finish(event: dict) -> dict:
     policy, database, kind, _ = _context(event)
     step = event.get("step") or {}
     outcome, reason = OUTCOMES.get(step.get("decision"), "failed"), step.get("reason")
+    if "lockHolder" in event or "lockReadFailure" in event:
+        holder = ((event.get("lockHolder") or {}).get("Item") or {}).get("execution", {}).get("S", "a run that ended meanwhile")
+        outcome, reason = "skipped", (f"another run holds its lock ({holder}): a database a restore or copy works on is "
+                                      "never snapshotted; its snapshots were still shared, copied and pruned")
     failure = event.get("failure")
     if failure:
         error, message = readable_cause(failure.get("Cause"))
