@@ -130,7 +130,7 @@ class TerminalStatus:
     """The resource ``operation`` produces for ``identifier`` ends in ``status`` (only calls ``where`` accepts)."""
 
     operation: str
-    identifier: str
+    identifier: str | None  # None: whatever the operation makes
     status: str = "failed"
     times: int | None = 1
     applied: int = 0
@@ -197,7 +197,7 @@ class LatencyModel:
     def end_status(
         self,
         operation: str,
-        identifier: str,
+        identifier: str | None,
         status: str = "failed",
         *,
         times: int | None = 1,
@@ -440,7 +440,7 @@ class LatencyModel:
         for rule in self.terminal_statuses:
             if not _in_scope(rule.account, rule.region, scope):
                 continue
-            if rule.operation == operation and rule.identifier == identifier and (rule.where is None or rule.where(params)):
+            if rule.operation == operation and rule.identifier in (None, identifier) and (rule.where is None or rule.where(params)):
                 if rule.times is None or rule.applied < rule.times:
                     rule.applied += 1
                     return rule.status

@@ -152,8 +152,6 @@ def prepare(event: dict) -> dict:
     existing = policy_snapshots.of_policy(kind, identifier, policy.name, rds)
     newest = existing[0] if existing else None
     newest_time = policy_snapshots.created_at(newest) if newest else None
-    if newest is not None and newest.get(kind.snapshot.id_param) == name:
-        return decided("take")  # this run's own snapshot: a repeated step carries on with it
     if not schedule.is_due(newest_time, moment, policy.every_minutes):
         age = _minutes((moment - newest_time).total_seconds()) if newest_time else 0
         return decided("skip", f"its newest snapshot {newest.get(kind.snapshot.id_param)} is {age} minutes old: not due "
