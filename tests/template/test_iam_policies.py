@@ -127,13 +127,17 @@ def test_restore_passes_only_the_listed_roles():
     }
 
 
+RESTORE_FUNCTIONS = {"ValidateInputFunction", "SnapshotFunction", "RenameFunction", "RestoreFunction", "DeleteFunction",
+                     "CheckStatusFunction", "ExportSnapshotFunction", "EmailAlertFunction", "SlackAlertFunction",
+                     "SnsAlertFunction"}  # fmt: skip
+
+
 def test_state_machine_invokes_only_this_stacks_functions():
     template = rendered("defaults")
-    functions = resources_of_type(template, "AWS::Lambda::Function")
     grants = [s for w, s in allow_statements(template) if w.startswith("RestoreStateMachineRole/")]
     invokes = [s for s in grants if "lambda:InvokeFunction" in actions_of(s)]
     assert len(invokes) == 1 and actions_of(invokes[0]) == ["lambda:InvokeFunction"]
-    assert sorted(r["Fn::GetAtt"][0] for r in invokes[0]["Resource"]) == sorted(functions)
+    assert sorted(r["Fn::GetAtt"][0] for r in invokes[0]["Resource"]) == sorted(RESTORE_FUNCTIONS)
     locks = [s for s in grants if "dynamodb:PutItem" in actions_of(s)]
     assert len(locks) == 1 and sorted(actions_of(locks[0])) == ["dynamodb:DeleteItem", "dynamodb:PutItem"]
     assert locks[0]["Resource"] == {"Fn::GetAtt": ["LockTable", "Arn"]}
@@ -151,7 +155,10 @@ def test_mutating_rds_actions_are_scoped_to_managed_databases():
             continue
         for resource in as_list(statement["Resource"]):
             arn = resource["Fn::Sub"]
-            assert arn.startswith("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:"), f"{where}: {arn}"
+            # backup copies go to other Regions: snapshots of this account in any Region, still of managed names
+            any_region = arn.startswith("arn:${AWS::Partition}:rds:*:${AWS::AccountId}:") and (
+                ":snapshot:" in arn or ":cluster-snapshot:" in arn)
+            assert arn.startswith("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:") or any_region, f"{where}: {arn}"
             kind, name = arn.split(":", 6)[5:7]
             if kind in ("db", "cluster", "snapshot", "cluster-snapshot"):
                 assert name == "${ManagedDatabasePattern}", f"{where}: {mutating} on {arn}"
@@ -171,18 +178,25 @@ def test_each_function_role_gets_only_its_own_rds_actions():
                                      "rds:ModifyDBCluster"}  # fmt: skip
     assert "rds:DeleteDBInstance" not in granted["RestoreRole"] | granted["RenameRole"] | granted["SnapshotRole"]
     assert {"rds:DeleteDBInstance", "rds:DeleteDBCluster"} <= granted["DeleteRole"]
-    assert granted["EmailAlertRole"] == granted["SlackAlertRole"] == set()
+    assert granted["EmailAlertRole"] == granted["SlackAlertRole"] == granted["SnsAlertRole"] == set()
+    assert granted["BackupPlanRole"] == {"rds:DescribeDBInstances", "rds:DescribeDBClusters"}
+    assert granted["BackupSourceReaderRole"] == {"rds:DescribeDBInstances", "rds:DescribeDBClusters",
+                                                 "rds:DescribeDBClusterEndpoints"}  # fmt: skip
+    assert not {"rds:DeleteDBInstance", "rds:DeleteDBCluster", "rds:ModifyDBInstance"} & granted["BackupDatabaseRole"]
+    assert {"rds:CreateDBSnapshot", "rds:CopyDBSnapshot", "rds:ModifyDBSnapshotAttribute",
+            "rds:DeleteDBSnapshot"} <= granted["BackupDatabaseRole"]  # fmt: skip
     assert granted["ExportSnapshotRole"] == {"rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots",
                                              "rds:StartExportTask", "rds:DescribeExportTasks"}  # fmt: skip
 
 
 def test_execution_history_is_readable_only_for_this_stacks_executions():
+    this_stacks = {
+        f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:${{AWS::StackName}}-{workflow}:*"
+        for workflow in ("restore", "backup")
+    }
     for where, statement in allow_statements(rendered("defaults")):
         if "states:GetExecutionHistory" in actions_of(statement):
-            assert statement["Resource"] == {
-                "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
-                "execution:${AWS::StackName}-restore:*"
-            }, where
+            assert {resource["Fn::Sub"] for resource in as_list(statement["Resource"])} <= this_stacks, where
     name = load_template()["Resources"]["RestoreStateMachine"]["Properties"]["Name"]
     assert name == {"Fn::Sub": "${AWS::StackName}-restore"}
 
