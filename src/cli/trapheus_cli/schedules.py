@@ -17,9 +17,10 @@ from botocore.exceptions import ClientError
 from trapheus.backups.policy import parse_policy
 from trapheus.errors import InvalidInputError
 from trapheus.inputs import parse_request
+from trapheus.tables.requests import parse_backup_request
 from trapheus_cli.errors import CliError
 
-WORKFLOWS = {"restore": "RestoreStateMachine", "backup": "BackupStateMachine"}
+WORKFLOWS = {"restore": "RestoreStateMachine", "backup": "BackupStateMachine", "table-backup": "TableBackupStateMachine"}
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,11 @@ def check_input(workflow: str, payload: Any, region: str) -> None:
             parse_request(payload, export_default=False)
         elif workflow == "backup":
             parse_policy(payload, region=region)
+        elif workflow == "table-backup":
+            parse_backup_request(payload)
         else:
             raise CliError(f"unknown workflow {workflow!r}; schedules start {', '.join(WORKFLOWS)}")
-    except InvalidInputError as error:
+    except (InvalidInputError, ValueError) as error:
         raise CliError(f"the {workflow} input is refused: {error}") from error
 
 

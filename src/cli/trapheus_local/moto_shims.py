@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 from unittest import mock
 
 from moto.core.responses import ActionResult
+from moto.dynamodb.responses import DynamoHandler
 from moto.rds.exceptions import KMSKeyNotAccessibleFault
 from moto.rds.models import DBCluster, DBInstance, DBInstanceClustered, MasterUserSecret, RDSBackend, rds_backends
 from moto.rds.responses import RDSResponse
@@ -142,6 +144,38 @@ def _executions_without_a_name_get_one() -> Iterator[None]:
         return start_execution(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
 
     with mock.patch.object(StepFunctionsParserBackend, "start_execution", start):
+        yield
+
+
+@contextlib.contextmanager
+def _contributor_insights_are_described() -> Iterator[None]:
+    # moto has no DescribeContributorInsights / UpdateContributorInsights (NotImplementedError).
+    # In AWS every table and GSI has a contributor insights status (DISABLED until enabled), which a
+    # table's settings capture reads and a restore replays. The status lives on moto's table, so
+    # it goes with the table when it is deleted.
+    def _insights(handler: DynamoHandler) -> dict[str, str]:
+        table = handler.dynamodb_backend.get_table(handler.body["TableName"])  # ResourceNotFoundException if absent
+        if not hasattr(table, "trapheus_contributor_insights"):
+            table.trapheus_contributor_insights = {}
+        return table.trapheus_contributor_insights
+
+    def describe(self: DynamoHandler) -> ActionResult:
+        index = self.body.get("IndexName")
+        status = _insights(self).get(index or "", "DISABLED")
+        return ActionResult({"TableName": self.body["TableName"], **({"IndexName": index} if index else {}),
+                             "ContributorInsightsStatus": status})  # fmt: skip
+
+    def update(self: DynamoHandler) -> ActionResult:
+        index = self.body.get("IndexName")
+        status = "ENABLED" if self.body["ContributorInsightsAction"] == "ENABLE" else "DISABLED"
+        _insights(self)[index or ""] = status
+        return ActionResult({"TableName": self.body["TableName"], **({"IndexName": index} if index else {}),
+                             "ContributorInsightsStatus": status})  # fmt: skip
+
+    with (
+        mock.patch.object(DynamoHandler, "describe_contributor_insights", describe, create=True),
+        mock.patch.object(DynamoHandler, "update_contributor_insights", update, create=True),
+    ):
         yield
 
 
@@ -411,16 +445,22 @@ def _service_integrations_act_in_the_state_machines_account() -> Iterator[None]:
     from moto.stepfunctions.parser.asl.utils import boto_client
 
     make_client = boto_client.boto_client_for
+    # The interpreter's clients may be shared (trapheus_local.speedups makes each once): the account a request is
+    # made in is the one of the state the thread runs, set each time the state asks for its client.
+    current = threading.local()
+
+    def in_the_states_account(request: Any, **_: Any) -> None:
+        account = getattr(current, "account", "")
+        if account:
+            request.headers["x-moto-account-id"] = account
 
     def client_in_the_roles_account(region: str, service: str, state_credentials: Any = None) -> Any:
         made = make_client(region=region, service=service, state_credentials=state_credentials)
         role_arn = str(getattr(state_credentials, "role_arn", "") or "")
-        account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
-        if account:
-            def in_account(request: Any, **_: Any) -> None:
-                request.headers["x-moto-account-id"] = account
-
-            made.meta.events.register("before-sign", in_account)
+        current.account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+        if not getattr(made, "_trapheus_account_hook", False):
+            made.meta.events.register("before-sign", in_the_states_account)
+            made._trapheus_account_hook = True
         return made
 
     users = [
@@ -503,6 +543,11 @@ SHIMS: tuple[Shim, ...] = (
         name="executions_without_a_name_get_one",
         aws_behaviour="start_execution without a name generates a unique execution name",
         install=_executions_without_a_name_get_one,
+    ),
+    Shim(
+        name="contributor_insights_are_described",
+        aws_behaviour="every table and index has a contributor insights status that can be read and changed",
+        install=_contributor_insights_are_described,
     ),
 )
 

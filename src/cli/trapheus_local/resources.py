@@ -63,6 +63,7 @@ class StackDeployer:
             "AWS::DynamoDB::Table": self.table,
             "AWS::SNS::Topic": self.topic,
             "AWS::Scheduler::ScheduleGroup": self.schedule_group,
+            "AWS::Events::Rule": self.events_rule,
         }
 
     def deploy(self) -> None:
@@ -178,6 +179,21 @@ class StackDeployer:
         name = self.name_for(logical_id, self.resolve(properties.get("Name")))
         arn = self.client("scheduler").create_schedule_group(Name=name)["ScheduleGroupArn"]
         return DeployedResource(logical_id, "AWS::Scheduler::ScheduleGroup", name, {"Arn": arn})
+
+    def events_rule(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
+        """The rule and its targets in moto's EventBridge (trapheus_local.execution_events delivers to them)."""
+        name = self.name_for(logical_id, self.resolve(properties.get("Name")))
+        events = self.client("events")
+        arguments: dict[str, Any] = {"Name": name, "State": str(self.resolve(properties.get("State", "ENABLED")))}
+        for key in ("EventPattern", "ScheduleExpression", "Description"):
+            if key in properties:
+                value = self.resolve(properties[key])
+                arguments[key] = json.dumps(value) if key == "EventPattern" else str(value)
+        arn = events.put_rule(**arguments)["RuleArn"]
+        targets = self.resolve(properties.get("Targets", []))
+        if targets:
+            events.put_targets(Rule=name, Targets=targets)
+        return DeployedResource(logical_id, "AWS::Events::Rule", name, {"Arn": arn})
 
     def kms_key(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
         metadata = self.client("kms").create_key(Description=str(self.resolve(properties.get("Description", ""))))

@@ -45,6 +45,11 @@ def assumed(role_arn: str, session_name: str, region: str | None = None) -> boto
     )
 
 
+def client_in(service: str, region: str) -> Any:
+    """A cached client for ``service`` in another region (copies of backups to a second region)."""
+    return client(service, region)
+
+
 def reset() -> None:
     """Forget cached clients (tests call this when a new mock starts)."""
     _cached.cache_clear()
