@@ -43,7 +43,7 @@ def check_input(workflow: str, payload: Any, region: str) -> None:
             parse_backup_request(payload)
         else:
             raise CliError(f"unknown workflow {workflow!r}; schedules start {', '.join(WORKFLOWS)}")
-    except (InvalidInputError, ValueError) as error:
+    except InvalidInputError as error:
         raise CliError(f"the {workflow} input is refused: {error}") from error
 
 
