@@ -111,11 +111,12 @@ def substitutions_in(text: str) -> set[str]:
     return set(SUBSTITUTION.findall(text))
 
 
-def inline_definitions(template: Mapping[str, Any]) -> dict[str, Any]:
-    """Copy of the template with each DefinitionUri replaced by the parsed ASL as Definition."""
+def inline_definitions(template: Mapping[str, Any], base: Path = REPO) -> dict[str, Any]:
+    """Copy of the template with each DefinitionUri replaced by the parsed ASL as Definition (``base``: the
+    directory of the template)."""
     inlined = copy.deepcopy(dict(template))
     for res in state_machines(inlined).values():
-        path = definition_path(res)
+        path = definition_path(res, base)
         if path is None:
             continue
         props = res["Properties"]
