@@ -93,6 +93,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DrReportRoleArn", "The DR stack's report reader role ARN (empty = RPO from this side only)"),
     Setting("DrReportTableName", "The DR stack's report table name"),
     Setting("DrReportRegion", "Region of the DR report table (empty = this Region)"),
+    Setting("DrCopyTriggerRoleArn", "The DR stack's copy trigger role ARN (empty = the DR schedule finds new shares)"),
+    Setting("DrCopyStateMachineArn", "The DR stack's copy workflow ARN"),
     Setting("ManagedDatabasePattern", 'Databases trapheus may change, e.g. "orders-*"', "*"),
     Setting("PassableRoleArns", "Role ARNs the restore may pass to RDS, comma separated (empty = none)"),
     Setting("DatabaseKmsKeyArns", "Customer managed KMS keys of your databases, comma separated (empty = none)"),
@@ -314,6 +316,8 @@ def _relevant(setting: Setting, answers: Mapping[str, str]) -> bool:
         return bool(answers.get("BackupScheduleExpression"))
     if setting.name in ("DrReportTableName", "DrReportRegion"):
         return bool(answers.get("DrReportRoleArn"))
+    if setting.name == "DrCopyStateMachineArn":
+        return bool(answers.get("DrCopyTriggerRoleArn"))
     return True
 
 
@@ -333,6 +337,8 @@ def check(overrides: Mapping[str, str]) -> None:
         raise InstallError("BackupScheduleExpression needs BackupScheduleInput (the policy the schedule runs)")
     if overrides.get("DrReportRoleArn") and not overrides.get("DrReportTableName"):
         raise InstallError("DrReportRoleArn needs DrReportTableName")
+    if overrides.get("DrCopyTriggerRoleArn") and not overrides.get("DrCopyStateMachineArn"):
+        raise InstallError("DrCopyTriggerRoleArn needs DrCopyStateMachineArn")
     for name, value in overrides.items():
         if "\\" in value:
             # sam's parameter-override parser keeps backslashes doubled, so the value would change.

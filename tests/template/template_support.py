@@ -52,6 +52,8 @@ PARAMETER_SETS: dict[str, dict[str, str]] = {
         "DrAccountIds": "222233334444",
         "DrReportRoleArn": "arn:aws:iam::222233334444:role/trapheus-dr-DrReportReaderRole-AbCd",
         "DrReportTableName": "trapheus-dr-DrReportTable-AbCd",
+        "DrCopyTriggerRoleArn": "arn:aws:iam::222233334444:role/trapheus-dr-DrCopyTriggerRole-AbCd",
+        "DrCopyStateMachineArn": "arn:aws:states:us-east-1:222233334444:stateMachine:trapheus-dr-dr-copy",
         "AlertTopicArn": "arn:aws:sns:us-east-1:123456789012:pager-alerts",
     },
     "everything-on": {

@@ -67,16 +67,20 @@ def test_no_dr_role_grants_a_wildcard_action_or_a_star_resource_it_could_scope()
             assert set(actions(statement)) <= STAR_ACTIONS, (name, actions(statement))
 
 
-def test_the_source_accounts_may_only_read_the_report():
+def test_the_source_accounts_may_only_read_the_report_and_start_a_copy_run():
     trusting = {
         name: role for name, role in resources_of_type(DR, "AWS::IAM::Role").items()
         if any("AWS" in statement.get("Principal", {}) for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"])
     }
-    assert list(trusting) == ["DrReportReaderRole"]
-    granted = [(actions(s), s["Resource"]) for name, s in role_statements() if name == "DrReportReaderRole"]
-    assert granted == [(["dynamodb:GetItem", "dynamodb:BatchGetItem"], {"Fn::GetAtt": ["DrReportTable", "Arn"]})]
-    principal = trusting["DrReportReaderRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
-    assert principal == {"AWS": {"Ref": "SourceAccountIds"}}
+    assert sorted(trusting) == ["DrCopyTriggerRole", "DrReportReaderRole"]
+    granted = {name: [(actions(s), s["Resource"]) for role, s in role_statements() if role == name] for name in trusting}
+    assert granted == {
+        "DrReportReaderRole": [(["dynamodb:GetItem", "dynamodb:BatchGetItem"], {"Fn::GetAtt": ["DrReportTable", "Arn"]})],
+        "DrCopyTriggerRole": [(["states:StartExecution"], {"Ref": "DrCopyStateMachine"})],
+    }
+    for role in trusting.values():
+        principal = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        assert principal == {"AWS": {"Ref": "SourceAccountIds"}}
 
 
 def test_the_dr_account_deletes_and_tags_only_its_own_copies():

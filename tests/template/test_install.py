@@ -96,6 +96,8 @@ EVERY_SETTING = {
     "DrReportRoleArn": "arn:aws:iam::222233334444:role/trapheus-dr-report",
     "DrReportTableName": "trapheus-dr-DrReportTable-ABC",
     "DrReportRegion": "us-east-1",
+    "DrCopyTriggerRoleArn": "arn:aws:iam::222233334444:role/trapheus-dr-trigger",
+    "DrCopyStateMachineArn": "arn:aws:states:us-east-1:222233334444:stateMachine:trapheus-dr-dr-copy",
     "ManagedDatabasePattern": "orders-*",
     "PassableRoleArns": "arn:aws:iam::123456789012:role/rds-monitoring",
     "DatabaseKmsKeyArns": "arn:aws:kms:us-east-1:123456789012:key/abc",

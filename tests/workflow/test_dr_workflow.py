@@ -9,6 +9,8 @@ copy holds, which the source's next run reads as its recovery point.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -309,3 +311,48 @@ def test_a_dr_alert_that_cannot_be_delivered_does_not_change_how_the_run_ends(em
         sns.create_topic(Name=topic.split(":")[-1])
 
     assert run.status == "FAILED" and "SNS alert not sent" in run.entered_states
+
+
+@contextlib.contextmanager
+def dr_copy_trigger(emulator: Emulator, source: Deployment, dr: Deployment, machine_arn: str | None = None) -> Iterator[None]:
+    """The source stack as deployed with DrCopyTriggerRoleArn and DrCopyStateMachineArn (the DR stack's outputs)."""
+    spec = emulator.runtime.lookup(source.physical_id("BackupPlanFunction"))
+    assert spec is not None
+    role = dr.resources["DrCopyTriggerRole"].attributes["Arn"]
+    emulator.runtime.register(dataclasses.replace(spec, environment={
+        **spec.environment, "DR_TRIGGER_ROLE_ARN": role, "DR_COPY_STATE_MACHINE_ARN": machine_arn or dr.state_machine_arn(DR)}))
+    try:
+        yield
+    finally:
+        emulator.runtime.register(spec)
+
+
+def test_a_backup_run_that_shared_new_snapshots_starts_the_dr_copy_at_once(emulator, source, dr):
+    instance(emulator, "drnow-db")
+    with dr_copy_trigger(emulator, source, dr):
+        backup = run_backup(source, policy("drnow", "^drnow-db$", shareWith=[DR_ACCOUNT]))
+        started = backup.report["summary"]["drCopyRun"]
+        assert started["started"] is True, started
+        run = dr.wait(started["execution"], real_timeout=120)
+
+        again = run_backup(source, policy("drnow", "^drnow-db$", shareWith=[DR_ACCOUNT]))
+
+    assert run.status == "SUCCEEDED" and started["execution"].split(":")[4] == DR_ACCOUNT
+    assert item_of(run.output["report"], f"{ACCOUNT_ID}:instance:drnow-db")["outcome"] == "copied"
+    (copy,) = dr_copies(emulator, "drnow-db")
+    assert copy["KmsKeyId"] == dr.resources["DrKey"].attributes["Arn"]
+    # nothing new was shared by the second run (the snapshot was not due): no DR run started
+    assert again.item("drnow-db")["outcome"] == "skipped" and again.report["summary"]["drCopyRun"] is None
+    assert again.item("drnow-db")["rpoMeasuredAt"] == "dr"
+
+
+def test_a_dr_copy_that_cannot_be_started_leaves_the_backup_run_as_it_was(emulator, source, dr):
+    instance(emulator, "drnot-db")
+    gone = dr.state_machine_arn(DR).replace("-dr-copy", "-dr-copy-deleted")
+    with dr_copy_trigger(emulator, source, dr, machine_arn=gone):
+        backup = run_backup(source, policy("drnot", "^drnot-db$", shareWith=[DR_ACCOUNT]))
+
+    assert backup.status == "SUCCEEDED", backup.result.cause
+    assert backup.item("drnot-db")["outcome"] == "snapshot"
+    assert backup.report["summary"]["drCopyRun"]["started"] is False  # the DR schedule copies it instead
+    assert dr.run(DR, {}).succeeded and len(dr_copies(emulator, "drnot-db")) == 1

@@ -16,6 +16,8 @@ import os
 from datetime import datetime, timezone
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from trapheus import clients, databases, permissions
 from trapheus.alerts import readable_cause
 from trapheus.backups import keys, quota, report, retention, schedule
@@ -26,10 +28,12 @@ from trapheus.backups.selection import select
 from trapheus.errors import InvalidInputError, QuotaExceededError
 from trapheus.kinds import DatabaseKind, kind_for
 from trapheus.locks import lock_settings
+from trapheus.log import logger
 from trapheus.statuses import FAILED_SNAPSHOT_STATUSES, USABLE
+from trapheus.throttling import error_code
 
-DEFAULT_COPIES_IN_FLIGHT = 20
-DEFAULT_CONCURRENCY = 10  # databases backed up at a time (the template's BackupConcurrency)  # RDS's documented limit of copies in progress to one destination Region
+DEFAULT_COPIES_IN_FLIGHT = 20  # RDS's documented limit of copies in progress to one destination Region
+DEFAULT_CONCURRENCY = 10  # databases backed up at a time (the template's BackupConcurrency)
 
 
 def _run_time(execution: dict) -> datetime:
@@ -107,7 +111,34 @@ def summarise(event: dict) -> dict:
         items.append({"identifier": missing["identifier"], "outcome": "failed", "reason": missing["reason"]})
     built = report.build(planned["policy"], items, planned["run"]["account"])
     built["report"]["summary"]["notices"] = planned.get("notices") or []
+    built["report"]["summary"]["drCopyRun"] = start_dr_copy(items, event.get("execution") or {})
     return built
+
+
+def start_dr_copy(items: list[dict], execution: dict, environ: Any = None) -> dict[str, Any] | None:
+    """Start the DR stack's copy run now that this run shared new snapshots, through the role the DR stack offers
+    for that alone (``DR_TRIGGER_ROLE_ARN``, ``states:StartExecution`` on its copy workflow): the DR copy does not
+    wait for the DR account's own schedule. Best effort: the DR schedule still finds what a failed start left."""
+    env = os.environ if environ is None else environ
+    role, machine = env.get("DR_TRIGGER_ROLE_ARN"), env.get("DR_COPY_STATE_MACHINE_ARN")
+    fresh = [item["identifier"] for item in items if item.get("outcome") == "snapshot" and item.get("shared")]
+    if not role or not machine or not fresh:
+        return None
+    source = str(execution.get("Id") or "")
+    name = ("from-" + source.split(":")[4] + "-" + source.split(":")[-1] if source.count(":") >= 7 else "")[:80] or None
+    try:
+        sfn = clients.assumed(role, "trapheus-backup-dr-copy", machine.split(":")[3]).client("stepfunctions")
+        started = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"startedBy": source, "databases": fresh}),
+                                      **({"name": name} if name else {}))
+    except ClientError as refused:
+        if error_code(refused) == "ExecutionAlreadyExists" and name:  # this run's summary, retried
+            return {"started": True, "execution": machine.replace(":stateMachine:", ":execution:") + ":" + name}
+        logger.warning("the DR copy run could not be started; the DR schedule will copy", problem=repr(refused))
+        return {"started": False, "problem": str(refused)[:500]}
+    except Exception as problem:  # noqa: BLE001 - the DR account's schedule copies what a missed start left
+        logger.warning("the DR copy run could not be started; the DR schedule will copy", problem=repr(problem))
+        return {"started": False, "problem": str(problem)[:500]}
+    return {"started": True, "execution": started["executionArn"]}
 
 
 # -- child ----------------------------------------------------------------------------------------------------
