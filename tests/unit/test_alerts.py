@@ -408,6 +408,19 @@ def test_email_is_sent_through_ses_with_the_failure_details(aws, restore_failure
     assert "stackTrace" not in text + message.body
 
 
+def test_email_goes_through_the_configured_ses_configuration_set(aws, restore_failure):
+    ses = aws.client("ses")
+    ses.verify_email_identity(EmailAddress=SENDER)
+    ses.create_configuration_set(ConfigurationSet={"Name": "alerts"})
+    requests_made: list[dict[str, Any]] = []
+    ses.meta.events.register("provide-client-params.ses.SendEmail", lambda params, **_: requests_made.append(params))
+
+    alerts.send_email(Alert.from_event(restore_failure), SENDER, ["dba@example.com"], configuration_set="alerts")
+    alerts.send_email(Alert.from_event(restore_failure), SENDER, ["dba@example.com"])
+
+    assert [r.get("ConfigurationSetName") for r in requests_made] == ["alerts", None]
+
+
 def test_email_without_recipients_is_skipped(aws, restore_failure):
     result = alerts.send_email(Alert.from_event(restore_failure), SENDER, [" ", ""])
 

@@ -3,7 +3,7 @@
 ::
 
     with Emulator() as aws:
-        stack = aws.deploy("template.yaml", parameters={"RecipientEmails": "ops@example.com"})
+        stack = aws.deploy("template.yaml", parameters={"ManagedDatabasePattern": "orders-*", "RecipientEmails": "ops@example.com"})
         result = stack.run("RestoreStateMachine", {"identifier": "orders-db", "task": "db_restore", "isCluster": False})
         assert result.status == "SUCCEEDED"
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from trapheus_local.engine import Emulator
 from trapheus_local.latency import LatencyModel
+from trapheus_local.template import parse_template
 
 READY_MESSAGE = "trapheus local endpoint ready on http://{host}:{port}"
 # One real second is a minute on the emulator's clock: a 10-minute rename done by hand answers in 10 s.
@@ -64,10 +65,17 @@ def serve(
     say = announce or _print
     stop = stop or threading.Event()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    template_path = Path(template or default_template())
+    parameters = dict(parameters or {})
+    declared = parse_template(template_path.read_text()).get("Parameters") or {}
+    if "ManagedDatabasePattern" in declared and "ManagedDatabasePattern" not in parameters:
+        # a real deploy asks for it; an emulated account holds only what its user made
+        parameters["ManagedDatabasePattern"] = "*"
+        say("ManagedDatabasePattern not given: '*' (every database of the emulated account)")
     emulator = Emulator(latency=latency, strict=strict)
     emulator.clock.real_time_factor = time_factor
     with emulator:
-        deployment = emulator.deploy(template or default_template(), parameters)
+        deployment = emulator.deploy(template_path, parameters)
         _check_free(host, port)  # moto's server would hang rather than report a taken port
         server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         server.start()

@@ -16,6 +16,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     alert = Alert.from_event(event)
     bind_run(alert.identifier, alert.execution_name)
     alert = locate_failed_step(alert)
-    result = send_email(alert, os.environ.get("SENDER_EMAIL", ""), split_addresses(os.environ.get("RECIPIENT_EMAILS")))
+    result = send_email(
+        alert,
+        os.environ.get("SENDER_EMAIL", ""),
+        split_addresses(os.environ.get("RECIPIENT_EMAILS")),
+        configuration_set=os.environ.get("SES_CONFIGURATION_SET") or None,
+    )
     logger.info("Email alert handled", **result.to_dict())
     return result.to_dict()

@@ -448,8 +448,11 @@ def split_addresses(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
-def send_email(alert: Alert, sender: str, recipients: Sequence[str], ses_client: Any = None) -> AlertResult:
-    """Email ``alert`` to ``recipients`` through SES; skipped when there are no recipients."""
+def send_email(
+    alert: Alert, sender: str, recipients: Sequence[str], ses_client: Any = None, configuration_set: str | None = None
+) -> AlertResult:
+    """Email ``alert`` to ``recipients`` through SES (and ``configuration_set``, when one is configured, for its
+    event publishing and suppression rules); skipped when there are no recipients."""
     recipients = [address.strip() for address in recipients if address and address.strip()]
     if not recipients:
         return AlertResult("email", 0, True, "no recipients configured")
@@ -465,8 +468,11 @@ def send_email(alert: Alert, sender: str, recipients: Sequence[str], ses_client:
     }
     for start in range(0, len(recipients), SES_MAX_RECIPIENTS):
         batch = recipients[start : start + SES_MAX_RECIPIENTS]
+        arguments: dict[str, Any] = {"Source": sender, "Destination": {"ToAddresses": batch}, "Message": message}
+        if configuration_set:
+            arguments["ConfigurationSetName"] = configuration_set
         with aws_errors(AlertError, "sending the email alert"):
-            response = ses.send_email(Source=sender, Destination={"ToAddresses": batch}, Message=message)
+            response = ses.send_email(**arguments)
         logger.info("Email alert sent", message_id=response.get("MessageId"), recipients=len(batch))
     return AlertResult("email", len(recipients), False)
 
