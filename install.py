@@ -91,6 +91,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ExportRetentionDays", "Days exports are kept in the bucket", "90"),
     Setting("ScheduleExpression", 'Schedule, e.g. "rate(1 day)" (empty = no schedule)'),
     Setting("ScheduleInput", "Execution input (JSON) for the schedule"),
+    Setting("AlertTopicArn", "An existing SNS topic for failure alerts as JSON (empty = the stack creates one)"),
+    Setting("BackupConcurrency", "Databases a backup run works on at a time", "10"),
+    Setting("CopiesInFlightPerRegion", "Snapshot copies RDS runs at a time to one destination Region", "20"),
+    Setting("BackupKmsKeyArns", "Customer managed keys backup copies are encrypted with, comma separated (empty = none)"),
+    Setting("BackupScheduleExpression", 'Backup schedule, e.g. "rate(1 hour)" (empty = none; more with trapheus schedule)'),
+    Setting("BackupScheduleInput", "Backup policy (JSON) for that schedule"),
+    Setting("DrAccountIds", "DR accounts that may read the backed-up databases' configuration (empty = none)"),
+    Setting("DrReportRoleArn", "The DR stack's report reader role ARN (empty = RPO from this side only)"),
+    Setting("DrReportTableName", "The DR stack's report table name"),
+    Setting("DrReportRegion", "Region of the DR report table (empty = this Region)"),
+    Setting("DrCopyTriggerRoleArn", "The DR stack's copy trigger role ARN (empty = the DR schedule finds new shares)"),
+    Setting("DrCopyStateMachineArn", "The DR stack's copy workflow ARN"),
     Setting(
         "ManagedDatabasePattern",
         'Databases trapheus may change: a lower case IAM name pattern such as "orders-*" ("*" = every database)',
@@ -329,6 +341,12 @@ def _relevant(setting: Setting, answers: Mapping[str, str]) -> bool:
         return bool(answers.get("SenderEmail"))
     if setting.name == "ScheduleInput":
         return bool(answers.get("ScheduleExpression"))
+    if setting.name == "BackupScheduleInput":
+        return bool(answers.get("BackupScheduleExpression"))
+    if setting.name in ("DrReportTableName", "DrReportRegion"):
+        return bool(answers.get("DrReportRoleArn"))
+    if setting.name == "DrCopyStateMachineArn":
+        return bool(answers.get("DrCopyTriggerRoleArn"))
     return True
 
 
@@ -340,11 +358,18 @@ def check(overrides: Mapping[str, str]) -> None:
         raise InstallError("give either SlackWebhooksSecretArn or SlackWebhookUrls, not both")
     if overrides.get("SlackWebhooksSecretKmsKeyArn") and not overrides.get("SlackWebhooksSecretArn"):
         raise InstallError("SlackWebhooksSecretKmsKeyArn is the key of SlackWebhooksSecretArn: give both")
-    if overrides.get("ScheduleInput"):
-        try:
-            json.loads(overrides["ScheduleInput"])
-        except ValueError as error:
-            raise InstallError(f"ScheduleInput is not JSON: {error}") from error
+    for name in ("ScheduleInput", "BackupScheduleInput"):
+        if overrides.get(name):
+            try:
+                json.loads(overrides[name])
+            except ValueError as error:
+                raise InstallError(f"{name} is not JSON: {error}") from error
+    if overrides.get("BackupScheduleExpression") and not overrides.get("BackupScheduleInput"):
+        raise InstallError("BackupScheduleExpression needs BackupScheduleInput (the policy the schedule runs)")
+    if overrides.get("DrReportRoleArn") and not overrides.get("DrReportTableName"):
+        raise InstallError("DrReportRoleArn needs DrReportTableName")
+    if overrides.get("DrCopyTriggerRoleArn") and not overrides.get("DrCopyStateMachineArn"):
+        raise InstallError("DrCopyTriggerRoleArn needs DrCopyStateMachineArn")
     for name, value in overrides.items():
         if "\\" in value:
             # sam's parameter-override parser keeps backslashes doubled, so the value would change.

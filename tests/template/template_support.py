@@ -19,6 +19,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
+DR_TEMPLATE = REPO / "dr" / "template.yaml"  # the DR account's stack: its state machine's ASL is in statemachine/ too
+TEMPLATES = (TEMPLATE, DR_TEMPLATE)
 STATEMACHINE_DIR = REPO / "statemachine"
 LAYER_PYTHON = REPO / "src" / "layer" / "python"
 
@@ -46,6 +48,18 @@ PARAMETER_SETS: dict[str, dict[str, str]] = {
         "ScheduleExpression": "rate(1 day)",
         "ScheduleInput": '{"identifier": "orders-db", "task": "create_snapshot_only", "isCluster": false}',
     },
+    "backup-and-dr": {
+        "BackupScheduleExpression": "rate(1 hour)",
+        "BackupScheduleInput": '{"policy": "hourly", "select": {"pattern": "^orders-"}, "everyMinutes": 60, "keep": {"count": 24}}',
+        "BackupKmsKeyArns": "arn:aws:kms:us-west-2:123456789012:key/1a2b3c4d-1111-2222-3333-444455556666",
+        "DatabaseKmsKeyArns": "arn:aws:kms:us-east-1:123456789012:key/0d1e2f3a-1111-2222-3333-444455556666",
+        "DrAccountIds": "222233334444",
+        "DrReportRoleArn": "arn:aws:iam::222233334444:role/trapheus-dr-DrReportReaderRole-AbCd",
+        "DrReportTableName": "trapheus-dr-DrReportTable-AbCd",
+        "DrCopyTriggerRoleArn": "arn:aws:iam::222233334444:role/trapheus-dr-DrCopyTriggerRole-AbCd",
+        "DrCopyStateMachineArn": "arn:aws:states:us-east-1:222233334444:stateMachine:trapheus-dr-dr-copy",
+        "AlertTopicArn": "arn:aws:sns:us-east-1:123456789012:pager-alerts",
+    },
     "everything-on": {
         "UseVpc": "true",
         "VpcId": "vpc-0abc1234",
@@ -60,6 +74,12 @@ PARAMETER_SETS: dict[str, dict[str, str]] = {
         "ManagedDatabasePattern": "orders*",
         "PassableRoleArns": "arn:aws:iam::123456789012:role/rds-monitoring-role",
         "DatabaseKmsKeyArns": "arn:aws:kms:us-east-1:123456789012:key/0d1e2f3a-1111-2222-3333-444455556666",
+        "BackupKmsKeyArns": "arn:aws:kms:us-west-2:123456789012:key/1a2b3c4d-1111-2222-3333-444455556666",
+        "DrAccountIds": "222233334444",
+        "DrReportRoleArn": "arn:aws:iam::222233334444:role/trapheus-dr-DrReportReaderRole-AbCd",
+        "DrReportTableName": "trapheus-dr-DrReportTable-AbCd",
+        "DrCopyTriggerRoleArn": "arn:aws:iam::222233334444:role/trapheus-dr-DrCopyTriggerRole-AbCd",
+        "DrCopyStateMachineArn": "arn:aws:states:us-east-1:222233334444:stateMachine:trapheus-dr-dr-copy",
     },
 }
 
@@ -83,20 +103,33 @@ def state_machines(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return resources_of_type(template, *STATE_MACHINE_TYPES)
 
 
-def definition_path(state_machine: Mapping[str, Any]) -> Path | None:
+def definition_path(state_machine: Mapping[str, Any], base: Path = REPO) -> Path | None:
+    """The ASL file of a state machine; ``base`` is the directory of its template."""
     uri = state_machine.get("Properties", {}).get("DefinitionUri")
-    return REPO / uri if isinstance(uri, str) else None
+    return (base / uri).resolve() if isinstance(uri, str) else None
+
+
+def wired_state_machines() -> dict[Path, tuple[Path, str, dict[str, Any]]]:
+    """ASL file -> (template, logical id, state machine) over every template of the repository."""
+    wired = {}
+    for template_path in TEMPLATES:
+        for name, machine in state_machines(load_template(template_path)).items():
+            path = definition_path(machine, template_path.parent)
+            if path is not None:
+                wired[path] = (template_path, name, machine)
+    return wired
 
 
 def substitutions_in(text: str) -> set[str]:
     return set(SUBSTITUTION.findall(text))
 
 
-def inline_definitions(template: Mapping[str, Any]) -> dict[str, Any]:
-    """Copy of the template with each DefinitionUri replaced by the parsed ASL as Definition."""
+def inline_definitions(template: Mapping[str, Any], base: Path = REPO) -> dict[str, Any]:
+    """Copy of the template with each DefinitionUri replaced by the parsed ASL as Definition (``base``: the
+    directory of the template)."""
     inlined = copy.deepcopy(dict(template))
     for res in state_machines(inlined).values():
-        path = definition_path(res)
+        path = definition_path(res, base)
         if path is None:
             continue
         props = res["Properties"]
@@ -118,8 +151,8 @@ def example_substitution(value: Any, parameters: Mapping[str, Any]) -> str:
 
 def resolved_definition(asl_file: Path) -> str:
     """The ASL text with its DefinitionSubstitutions resolved (for validators that read plain ASL)."""
-    template = load_template()
-    machine = next(m for m in state_machines(template).values() if definition_path(m) == asl_file.resolve())
+    template_path, _, machine = wired_state_machines()[asl_file.resolve()]
+    template = load_template(template_path)
     substitutions = {
         name: example_substitution(value, template["Parameters"])
         for name, value in machine["Properties"].get("DefinitionSubstitutions", {}).items()

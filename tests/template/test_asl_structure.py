@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from template_support import REPO, asl_files, definition_path, load_template, state_machines, substitutions_in
+from template_support import REPO, asl_files, definition_path, load_template, state_machines, substitutions_in, wired_state_machines
 
 FILES = asl_files()
 if FILES:
@@ -253,10 +253,9 @@ def test_failure_paths_end_in_fail(asl_file):
 
 @parametrize_files
 def test_substitutions_match_the_template(asl_file):
-    template = load_template()
-    machines = {definition_path(m): name for name, m in state_machines(template).items()}
-    assert asl_file in machines, f"{asl_file.relative_to(REPO)} is not wired into template.yaml"
-    declared = template["Resources"][machines[asl_file]]["Properties"].get("DefinitionSubstitutions", {})
+    machines = wired_state_machines()
+    assert asl_file.resolve() in machines, f"{asl_file.relative_to(REPO)} is not wired into template.yaml or dr/template.yaml"
+    declared = machines[asl_file.resolve()][2]["Properties"].get("DefinitionSubstitutions", {})
     used = substitutions_in(asl_file.read_text())
     assert used - set(declared) == set(), "used in the ASL but not defined in DefinitionSubstitutions"
     assert set(declared) - used == set(), "defined in DefinitionSubstitutions but never used by the ASL"

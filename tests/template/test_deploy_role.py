@@ -96,6 +96,15 @@ DEPLOY_ACTIONS: dict[str, set[str]] = {
         "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration", "s3:PutLifecycleConfiguration",
     },
     "AWS::S3::BucketPolicy": {"s3:DeleteBucketPolicy", "s3:GetBucketPolicy", "s3:PutBucketPolicy"},
+    "AWS::SNS::Topic": {
+        "sns:CreateTopic", "sns:DeleteTopic", "sns:GetDataProtectionPolicy", "sns:GetTopicAttributes",
+        "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource", "sns:PutDataProtectionPolicy", "sns:SetTopicAttributes",
+        "sns:Subscribe", "sns:TagResource", "sns:Unsubscribe", "sns:UntagResource",
+    },
+    "AWS::Scheduler::ScheduleGroup": {
+        "scheduler:CreateScheduleGroup", "scheduler:DeleteScheduleGroup", "scheduler:GetScheduleGroup",
+        "scheduler:ListTagsForResource", "scheduler:TagResource", "scheduler:UntagResource",
+    },
     "AWS::Scheduler::Schedule": {
         "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule",
         "iam:PassRole",
@@ -215,6 +224,11 @@ def _stack_lookup(template: Template):
             return name if attribute == "Name" else f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
         if kind == "AWS::EC2::SecurityGroup":
             return "sg-0123456789abcdef0"
+        if kind == "AWS::SNS::Topic":
+            return f"arn:aws:sns:{REGION}:{ACCOUNT}:{generated}"
+        if kind == "AWS::Scheduler::ScheduleGroup":
+            name = template.resolve(properties["Name"], lookup)
+            return f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule-group/{name}" if attribute == "Arn" else name
         if kind == "AWS::Serverless::LayerVersion":
             name = template.resolve(properties["LayerName"], lookup)
             return f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:{name}:1"

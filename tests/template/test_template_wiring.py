@@ -125,11 +125,40 @@ def test_layer_requirements_match_the_runtime_pins():
     assert pins(REPO / "src/layer/requirements.txt") == pins(REPO / "requirements.txt")
 
 
+# The functions each workflow's definition is handed; every function of the template belongs to one.
+WORKFLOW_FUNCTIONS = {
+    "RestoreStateMachine": {"ValidateInputFunction", "SnapshotFunction", "RenameFunction", "RestoreFunction",
+                            "DeleteFunction", "CheckStatusFunction", "ExportSnapshotFunction", "EmailAlertFunction",
+                            "SlackAlertFunction", "SnsAlertFunction"},
+    "BackupStateMachine": {"BackupPlanFunction", "EmailAlertFunction", "SlackAlertFunction", "SnsAlertFunction"},
+    "BackupDatabaseStateMachine": {"BackupDatabaseFunction", "CheckStatusFunction"},
+}
+
+
+def test_every_function_serves_a_workflow(functions):
+    # the table workflows' functions: tests/template/test_table_template.py
+    assert set().union(*WORKFLOW_FUNCTIONS.values()) == {name for name in functions if not name.startswith("Table")}
+
+
+def test_backup_state_machines_get_their_functions_the_child_and_the_poll_settings(template):
+    for name, uri in (("BackupStateMachine", "statemachine/backup.asl.json"),
+                      ("BackupDatabaseStateMachine", "statemachine/backup_database.asl.json")):  # fmt: skip
+        machine = template["Resources"][name]["Properties"]
+        assert machine["DefinitionUri"] == uri
+        substitutions = machine["DefinitionSubstitutions"]
+        for function in WORKFLOW_FUNCTIONS[name]:
+            assert substitutions[f"{function}Arn"] == {"Fn::GetAtt": [function, "Arn"]}, (name, function)
+    parent = template["Resources"]["BackupStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    assert parent["BackupDatabaseStateMachineArn"] == {"Ref": "BackupDatabaseStateMachine"}
+    child = template["Resources"]["BackupDatabaseStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    assert child["PollIntervalSeconds"] == {"Ref": "PollIntervalSeconds"} and child["LockTableName"] == {"Ref": "LockTable"}
+
+
 def test_state_machine_gets_every_function_and_the_poll_settings(template, functions):
     machine = template["Resources"]["RestoreStateMachine"]["Properties"]
     assert machine["DefinitionUri"] == "statemachine/restore.asl.json"
     substitutions = machine["DefinitionSubstitutions"]
-    expected = {f"{name}Arn": {"Fn::GetAtt": [name, "Arn"]} for name in functions if not name.startswith("Table")}
+    expected = {f"{name}Arn": {"Fn::GetAtt": [name, "Arn"]} for name in WORKFLOW_FUNCTIONS["RestoreStateMachine"]}
     expected["PollIntervalSeconds"] = {"Ref": "PollIntervalSeconds"}
     expected["MaxPollAttempts"] = {"Ref": "MaxPollAttempts"}
     expected["LockTableName"] = {"Ref": "LockTable"}
@@ -221,4 +250,4 @@ def test_checkov_skips_have_reasons(template):
 
 
 def test_only_the_documented_state_machines_exist(template):
-    assert set(state_machines(template)) == {"RestoreStateMachine", "TableBackupStateMachine", "TableRestoreStateMachine"}
+    assert set(state_machines(template)) == set(WORKFLOW_FUNCTIONS) | {"TableBackupStateMachine", "TableRestoreStateMachine"}

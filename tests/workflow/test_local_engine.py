@@ -104,7 +104,7 @@ def test_unknown_parameters_are_refused(emulator):
 
 
 def test_resource_types_without_local_behaviour_are_listed(stack):
-    assert stack.not_emulated == ["NotEmulatedTopic"]
+    assert stack.not_emulated == ["NotEmulatedQueue"]
 
 
 def test_state_machine_is_created_from_its_asl_with_substitutions(emulator, stack):

@@ -172,7 +172,7 @@ def test_a_second_run_while_the_lock_is_held_fails_fast_and_changes_nothing(emul
     assert database.identifier in (result.cause or "")
     assert emulator.rds_calls.mutating() == []
     invoked = {call.logical_id for call in stack.invocations()[invoked_before:]}
-    assert invoked <= {"ValidateInputFunction", "EmailAlertFunction", "SlackAlertFunction"}, invoked
+    assert invoked <= {"ValidateInputFunction", "EmailAlertFunction", "SlackAlertFunction", "SnsAlertFunction"}, invoked
     assert "Refuse the second run" in result.entered_states
     # the refused run leaves the other run's lock alone
     assert lock_of(emulator, stack, database)["execution"]["S"] == OTHER_RUN

@@ -202,6 +202,105 @@ def the_aws_rds_key_is_aws_managed(rds: Any) -> bool:
     return kms.describe_key(KeyId="alias/aws/rds")["KeyMetadata"]["KeyManager"] == "AWS"
 
 
+OTHER_ACCOUNT = "222233334444"
+
+
+def _session_in(account: str) -> boto3.session.Session:
+    """Credentials of a role assumed in ``account``: moto answers their requests in that account."""
+    credentials = boto3.client("sts", region_name="us-east-1").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/operator", RoleSessionName="scenario"
+    )["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name="us-east-1",
+    )
+
+
+def a_shared_snapshot_is_copied_by_its_arn(rds: Any) -> bool:
+    _instance(rds, "orders-db")
+    snapshot = rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-daily")["DBSnapshot"]
+    rds.modify_db_snapshot_attribute(DBSnapshotIdentifier="orders-db-daily", AttributeName="restore", ValuesToAdd=[OTHER_ACCOUNT])
+    other = _session_in(OTHER_ACCOUNT).client("rds")
+    copied = _succeeds(
+        lambda: other.copy_db_snapshot(
+            SourceDBSnapshotIdentifier=snapshot["DBSnapshotArn"], TargetDBSnapshotIdentifier="orders-db-daily"
+        ),
+        "DBSnapshotNotFound",
+    )
+    return copied and other.describe_db_snapshots(DBSnapshotIdentifier="orders-db-daily")["DBSnapshots"][0][
+        "DBSnapshotArn"
+    ].startswith(f"arn:aws:rds:us-east-1:{OTHER_ACCOUNT}:")
+
+
+def a_cross_region_copy_with_an_unknown_alias_is_refused(rds: Any) -> bool:
+    _instance(rds, "orders-db")
+    snapshot = rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-daily")["DBSnapshot"]
+    west = boto3.client("rds", region_name="us-west-2")
+    try:
+        west.copy_db_snapshot(
+            SourceDBSnapshotIdentifier=snapshot["DBSnapshotArn"], TargetDBSnapshotIdentifier="orders-db-daily",
+            KmsKeyId="alias/only-in-the-source-region", SourceRegion="us-east-1",
+        )
+    except ClientError as error:
+        return error.response["Error"]["Code"] == "KMSKeyNotAccessibleFault"
+    except AttributeError:
+        return False  # moto trips over the alias it could not resolve (an HTTP 500 from a server)
+    return False
+
+
+def a_state_machine_of_another_account_writes_into_its_own(rds: Any) -> bool:
+    other = _session_in(OTHER_ACCOUNT)
+    other.client("dynamodb").create_table(
+        TableName="locks", KeySchema=[{"AttributeName": "lockId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "lockId", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+    )
+    definition = {"StartAt": "Lock", "States": {"Lock": {
+        "Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "End": True,
+        "Parameters": {"TableName": "locks", "Item": {"lockId": {"S": "instance:orders-db"}}},
+    }}}
+    sfn = other.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="lock", definition=json.dumps(definition), roleArn=f"arn:aws:iam::{OTHER_ACCOUNT}:role/states"
+    )["stateMachineArn"]
+    status = _run(sfn, machine, {})["status"]
+    return status == "SUCCEEDED" and "Item" in other.client("dynamodb").get_item(
+        TableName="locks", Key={"lockId": {"S": "instance:orders-db"}}
+    )
+
+
+def _run(sfn: Any, machine: str, execution_input: dict) -> dict:
+    execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(execution_input))["executionArn"]
+    for _ in range(5000):
+        described = sfn.describe_execution(executionArn=execution)
+        if described["status"] != "RUNNING":
+            return described
+        sfn.list_executions(stateMachineArn=machine)  # yields to the execution's thread
+    return described
+
+
+def a_state_starts_a_child_execution_and_reads_its_output(rds: Any) -> bool:
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    role = "arn:aws:iam::123456789012:role/states"
+    child = sfn.create_state_machine(name="child", roleArn=role, definition=json.dumps(
+        {"StartAt": "Answer", "States": {"Answer": {"Type": "Pass", "Parameters": {"report.$": "$.database"}, "End": True}}}
+    ))["stateMachineArn"]
+    parent = sfn.create_state_machine(name="parent", roleArn=role, definition=json.dumps({"StartAt": "Child", "States": {
+        "Child": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                  "Parameters": {"StateMachineArn": child, "Input": {"database.$": "$.database"}},
+                  "ResultSelector": {"report.$": "$.Output.report"}, "End": True}}}))["stateMachineArn"]
+    ended = _run(sfn, parent, {"database": "orders-db"})
+    return ended["status"] == "SUCCEEDED" and json.loads(ended["output"]) == {"report": "orders-db"}
+
+
+def an_encrypted_database_names_the_aws_rds_key(rds: Any) -> bool:
+    _instance(rds, "orders-db", StorageEncrypted=True)
+    snapshot = rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-daily")["DBSnapshot"]
+    aws_rds = boto3.client("kms", region_name="us-east-1").describe_key(KeyId="alias/aws/rds")["KeyMetadata"]["Arn"]
+    return snapshot.get("KmsKeyId") == aws_rds
+
+
 @dataclass(frozen=True)
 class Deviation:
     shim: str
@@ -245,6 +344,31 @@ DEVIATIONS = (
     ),
     Deviation("engine_versions_are_described", engine_versions_are_described, "DescribeDBEngineVersions"),
     Deviation("aws_managed_keys_are_aws_managed", the_aws_rds_key_is_aws_managed, "AWS managed keys"),
+    Deviation(
+        "shared_snapshots_are_found_in_their_account",
+        a_shared_snapshot_is_copied_by_its_arn,
+        "copying a snapshot shared by another account",
+    ),
+    Deviation(
+        "encrypted_databases_default_to_the_aws_rds_key",
+        an_encrypted_database_names_the_aws_rds_key,
+        "encrypting with aws/rds when no key is named",
+    ),
+    Deviation(
+        "child_executions_start_and_report_back",
+        a_state_starts_a_child_execution_and_reads_its_output,
+        "child executions started by a state (startExecution.sync:2)",
+    ),
+    Deviation(
+        "unknown_kms_aliases_are_not_accessible",
+        a_cross_region_copy_with_an_unknown_alias_is_refused,
+        "refusing a copy whose KMS alias is unknown in its region",
+    ),
+    Deviation(
+        "service_integrations_act_in_the_state_machines_account",
+        a_state_machine_of_another_account_writes_into_its_own,
+        "service integrations acting in the state machine's account",
+    ),
 )
 
 

@@ -401,19 +401,8 @@ def test_a_task_the_validation_let_through_by_mistake_is_rejected_without_change
 # -- failures: injected at every step that changes something ------------------------------------------
 
 
-class MatchingFault(ApiFault):
-    """An API fault for calls whose parameters pass ``where`` (e.g. only the rename aside, not the rename back)."""
-
-    def __init__(self, operation: str, where: Callable[[dict], bool], code: str, times: int | None) -> None:
-        super().__init__(operation, None, code, "injected by the test", times)
-        self.where = where
-
-    def matches(self, operation: str, params: dict[str, Any]) -> bool:
-        return super().matches(operation, params) and self.where(params)
-
-
 def fail_calls(latency: LatencyModel, operation: str, where: Callable[[dict], bool], code: str) -> None:
-    latency.api_faults.append(MatchingFault(operation, where, code, None))
+    latency.api_faults.append(ApiFault(operation, code=code, message="injected by the test", where=where))
 
 
 IN_PLACE = "in-place"

@@ -80,17 +80,6 @@ def _snapshot_id(params: dict) -> str | None:
     return params.get("DBSnapshotIdentifier") or params.get("DBClusterSnapshotIdentifier")
 
 
-class MatchingFault(ApiFault):
-    """An API fault for the calls of one step only (e.g. the rename aside, not the rename back)."""
-
-    def __init__(self, operation: str, where: Where, code: str) -> None:
-        super().__init__(operation, None, code, "injected by the strategy matrix", None)
-        self.where = where
-
-    def matches(self, operation: str, params: dict[str, Any]) -> bool:
-        return super().matches(operation, params) and self.where(params)
-
-
 @dataclass(frozen=True)
 class Step:
     """One step that changes something: the RDS call it makes and the resource it leaves behind."""
@@ -290,7 +279,9 @@ class Failure:
 
 def _api(code: str) -> Callable[[LatencyModel, Step, bool, Names, str], None]:
     def inject(latency: LatencyModel, step: Step, is_cluster: bool, names: Names, strategy: str) -> None:
-        latency.api_faults.append(MatchingFault(step.operation(is_cluster), step.where(names, strategy), code))
+        latency.api_faults.append(
+            ApiFault(step.operation(is_cluster), code=code, message="injected by the strategy matrix", where=step.where(names, strategy))
+        )
 
     return inject
 

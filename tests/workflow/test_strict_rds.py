@@ -8,6 +8,7 @@ emulator's API, as a workflow step or a user would.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -469,3 +470,163 @@ def test_custom_endpoints_stay_with_a_renamed_cluster_and_go_with_a_deleted_one(
     rds.delete_db_cluster(DBClusterIdentifier="ledger-old", SkipFinalSnapshot=True)
     aws.settle()
     assert rds.describe_db_cluster_endpoints(DBClusterEndpointIdentifier="reporting")["DBClusterEndpoints"] == []
+
+
+# -- several accounts and Regions: sharing and copying snapshots -------------------------------------------
+
+DR_ACCOUNT = "222233334444"
+WEST = "us-west-2"
+
+
+def customer_key(aws: Emulator, *, account_id: str | None = None, region: str | None = None,
+                 lets_in: str | None = None, actions: tuple[str, ...] = ("kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey")) -> str:
+    """A customer managed key; ``lets_in``: another account its key policy allows ``actions``."""
+    kms = aws.client("kms", account_id=account_id, region=region)
+    owner = account_id or "123456789012"
+    statements = [{"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{owner}:root"},
+                   "Action": "kms:*", "Resource": "*"}]
+    if lets_in:
+        statements.append({"Sid": "DrCopies", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{lets_in}:root"},
+                           "Action": list(actions), "Resource": "*"})
+    return kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))["KeyMetadata"]["Arn"]
+
+
+def shared_snapshot(aws: Emulator, name: str = "orders-db-daily", *, key: str | None = None, encrypted: bool = True,
+                    with_account: str = DR_ACCOUNT) -> str:
+    """A settled snapshot of a new instance, shared with ``with_account``; returns its ARN."""
+    rds = aws.client("rds")
+    settings: dict[str, Any] = {"StorageEncrypted": encrypted, **({"KmsKeyId": key} if key else {})}
+    small_instance(aws, f"{name}-source", **settings)
+    with aws.settled():
+        arn = rds.create_db_snapshot(DBInstanceIdentifier=f"{name}-source", DBSnapshotIdentifier=name)["DBSnapshot"]["DBSnapshotArn"]
+    rds.modify_db_snapshot_attribute(DBSnapshotIdentifier=name, AttributeName="restore", ValuesToAdd=[with_account])
+    return arn
+
+
+def test_encrypted_snapshots_are_shared_only_under_a_customer_key(aws, rds):
+    small_instance(aws, "aws-key-db", StorageEncrypted=True)  # encrypted with aws/rds
+    small_instance(aws, "own-key-db", StorageEncrypted=True, KmsKeyId=customer_key(aws, lets_in=DR_ACCOUNT))
+    with aws.settled():
+        for name in ("aws-key-db", "own-key-db"):
+            rds.create_db_snapshot(DBInstanceIdentifier=name, DBSnapshotIdentifier=f"{name}-s")
+    share = lambda name, who: rds.modify_db_snapshot_attribute(  # noqa: E731
+        DBSnapshotIdentifier=f"{name}-s", AttributeName="restore", ValuesToAdd=[who])
+    assert "AWS managed" in refused(lambda: share("aws-key-db", DR_ACCOUNT), "InvalidParameterValue")
+    refused(lambda: share("own-key-db", "all"), "InvalidParameterValue")
+    share("own-key-db", DR_ACCOUNT)
+    attributes = rds.describe_db_snapshot_attributes(DBSnapshotIdentifier="own-key-db-s")["DBSnapshotAttributesResult"]
+    assert attributes["DBSnapshotAttributes"][0]["AttributeValues"] == [DR_ACCOUNT]
+
+
+def test_copies_need_a_snapshot_shared_with_the_account(aws, rds):
+    arn = shared_snapshot(aws, encrypted=False, with_account="999988887777")
+    dr = aws.client("rds", account_id=DR_ACCOUNT)
+    copy = lambda: dr.copy_db_snapshot(SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="orders-db-daily")  # noqa: E731
+    refused(copy, "DBSnapshotNotFound")
+    rds.modify_db_snapshot_attribute(DBSnapshotIdentifier="orders-db-daily", AttributeName="restore", ValuesToAdd=[DR_ACCOUNT])
+    assert copy()["DBSnapshot"]["DBSnapshotArn"].startswith(f"arn:aws:rds:us-east-1:{DR_ACCOUNT}:snapshot:")
+
+
+def test_shared_snapshots_are_copied_within_their_region(aws, rds):
+    key = customer_key(aws, lets_in=DR_ACCOUNT)
+    arn = shared_snapshot(aws, key=key)
+    dr_key_west = customer_key(aws, account_id=DR_ACCOUNT, region=WEST)
+    dr_west = aws.client("rds", account_id=DR_ACCOUNT, region=WEST)
+    message = refused(lambda: dr_west.copy_db_snapshot(
+        SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="orders-db-daily", KmsKeyId=dr_key_west,
+        SourceRegion="us-east-1"), "InvalidParameterValue")
+    assert "its own Region" in message
+    # a cluster snapshot, even unencrypted
+    with aws.settled():
+        rds.create_db_cluster(DBClusterIdentifier="ledger", Engine="aurora-postgresql", MasterUsername="admin",
+                              MasterUserPassword=PASSWORD)
+        cluster_arn = rds.create_db_cluster_snapshot(DBClusterIdentifier="ledger", DBClusterSnapshotIdentifier="ledger-daily")[
+            "DBClusterSnapshot"]["DBClusterSnapshotArn"]
+    rds.modify_db_cluster_snapshot_attribute(DBClusterSnapshotIdentifier="ledger-daily", AttributeName="restore",
+                                             ValuesToAdd=[DR_ACCOUNT])
+    refused(lambda: dr_west.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier=cluster_arn,
+                                                     TargetDBClusterSnapshotIdentifier="ledger-daily", SourceRegion="us-east-1"),
+            "InvalidParameterValue")
+    dr = aws.client("rds", account_id=DR_ACCOUNT)
+    dr.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier=cluster_arn, TargetDBClusterSnapshotIdentifier="ledger-daily")
+
+
+def test_encrypted_copies_leaving_their_account_or_region_name_a_key(aws, rds):
+    arn = shared_snapshot(aws, key=customer_key(aws, lets_in=DR_ACCOUNT))
+    dr = aws.client("rds", account_id=DR_ACCOUNT)
+    assert "[None]" in refused(lambda: dr.copy_db_snapshot(SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="c1"),
+                               "KMSKeyNotAccessibleFault")
+    west = aws.client("rds", region=WEST)
+    refused(lambda: west.copy_db_snapshot(SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="c2",
+                                          SourceRegion="us-east-1"), "KMSKeyNotAccessibleFault")
+    dr_key = customer_key(aws, account_id=DR_ACCOUNT)
+    copied = dr.copy_db_snapshot(SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="c1", KmsKeyId=dr_key)["DBSnapshot"]
+    assert copied["KmsKeyId"] == dr_key
+
+
+def test_shared_snapshot_keys_must_let_the_copying_account_in(aws, rds):
+    key = customer_key(aws, lets_in=DR_ACCOUNT, actions=("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                                                         "kms:DescribeKey"))  # no kms:CreateGrant
+    arn = shared_snapshot(aws, key=key)
+    dr = aws.client("rds", account_id=DR_ACCOUNT)
+    dr_key = customer_key(aws, account_id=DR_ACCOUNT)
+    copy = lambda: dr.copy_db_snapshot(SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="c1", KmsKeyId=dr_key)  # noqa: E731
+    assert key in refused(copy, "KMSKeyNotAccessibleFault")
+    policy = json.loads(aws.client("kms").get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    policy["Statement"][1]["Action"].append("kms:CreateGrant")
+    aws.client("kms").put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(policy))
+    assert copy()["DBSnapshot"]["KmsKeyId"] == dr_key
+
+
+def test_copy_keys_are_keys_of_the_destination_region(aws, rds):
+    source_key = customer_key(aws)
+    small_instance(aws, "orders-db", StorageEncrypted=True, KmsKeyId=source_key)
+    with aws.settled():
+        arn = rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-daily")["DBSnapshot"]["DBSnapshotArn"]
+    west = aws.client("rds", region=WEST)
+    copy = lambda key: west.copy_db_snapshot(  # noqa: E731
+        SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="orders-db-daily", KmsKeyId=key, SourceRegion="us-east-1")
+    assert source_key in refused(lambda: copy(source_key), "KMSKeyNotAccessibleFault")  # the source Region's key
+    west_key = customer_key(aws, region=WEST)
+    assert copy(west_key)["DBSnapshot"]["KmsKeyId"] == west_key
+
+
+def test_cross_region_copies_of_encrypted_snapshots_carry_a_presigned_url(aws, rds):
+    small_instance(aws, "orders-db", StorageEncrypted=True, KmsKeyId=customer_key(aws))
+    with aws.settled():
+        arn = rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-daily")["DBSnapshot"]["DBSnapshotArn"]
+    west, west_key = aws.client("rds", region=WEST), customer_key(aws, region=WEST)
+    refused(lambda: west.copy_db_snapshot(SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="c1", KmsKeyId=west_key),
+            "InvalidParameterValue")
+    # SourceRegion makes the SDK sign a PreSignedUrl for the source Region
+    west.copy_db_snapshot(SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="c1", KmsKeyId=west_key, SourceRegion="us-east-1")
+
+
+def test_copies_in_flight_to_a_region_are_limited(aws, rds):
+    small_instance(aws, "orders-db")
+    with aws.settled():
+        arns = [rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier=f"s{i}")["DBSnapshot"]["DBSnapshotArn"]
+                for i in range(3)]
+    aws.strict_in(aws.strict.account_id, WEST).quotas = Quotas(copies_in_flight_per_region=2)
+    west = aws.client("rds", region=WEST)
+    copy = lambda i: west.copy_db_snapshot(SourceDBSnapshotIdentifier=arns[i], TargetDBSnapshotIdentifier=f"s{i}",  # noqa: E731
+                                           SourceRegion="us-east-1")
+    copy(0)
+    copy(1)
+    assert "across regions" in refused(lambda: copy(2), "SnapshotQuotaExceeded")
+    rds.copy_db_snapshot(SourceDBSnapshotIdentifier="s2", TargetDBSnapshotIdentifier="s2-local")  # same Region: not counted
+    aws.settle()
+    copy(2)
+
+
+def test_quotas_are_per_account_and_region(aws, rds):
+    small_instance(aws, "orders-db")
+    aws.strict.quotas = Quotas(manual_snapshots=1)
+    with aws.settled():
+        arn = rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="one")["DBSnapshot"]["DBSnapshotArn"]
+    rds.modify_db_snapshot_attribute(DBSnapshotIdentifier="one", AttributeName="restore", ValuesToAdd=[DR_ACCOUNT])
+    refused(lambda: rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="two"), "SnapshotQuotaExceeded")
+    dr = aws.client("rds", account_id=DR_ACCOUNT)
+    dr.copy_db_snapshot(SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="one")  # the DR account's own quota
+    used = {q["AccountQuotaName"]: q["Used"] for q in dr.describe_account_attributes()["AccountQuotas"]}
+    assert used["ManualSnapshots"] == 1 and used["DBInstances"] == 0

@@ -40,5 +40,9 @@ class Aws:
     def cloudformation(self) -> Any:
         return self._client("cloudformation")
 
+    def client(self, service: str) -> Any:
+        """Any other service's client, at the same endpoint."""
+        return self._client(service)
+
     def _client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.target.endpoint_url, config=_CONFIG)

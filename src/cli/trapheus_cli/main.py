@@ -20,11 +20,12 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.live import Live
+from rich.table import Table
 
 from trapheus.alerts import execution_console_url
 from trapheus.errors import InvalidInputError
 from trapheus.inputs import Strategy, Task, parse_request
-from trapheus_cli import diagrams, executions, graphviz, plan
+from trapheus_cli import diagrams, executions, graphviz, plan, reports, schedules
 from trapheus_cli.asl import parse_workflow
 from trapheus_cli.aws import Aws, Target
 from trapheus_cli.errors import CliError
@@ -42,6 +43,10 @@ app = typer.Typer(
 )
 local_app = typer.Typer(help="Run trapheus against an emulated AWS on this machine.", no_args_is_help=True)
 app.add_typer(local_app, name="local")
+schedule_app = typer.Typer(
+    help="Schedules of a stack's workflows: any number per workflow, each with its own input.", no_args_is_help=True
+)
+app.add_typer(schedule_app, name="schedule")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 EndpointOption = Annotated[
@@ -287,6 +292,121 @@ def list_executions(
             _print_json({"stateMachineArn": machine, "executions": [run.to_dict() for run in runs]})
         else:
             Console().print(executions_table(runs))
+
+
+@app.command("report")
+def report_command(
+    execution: ExecutionArgument,
+    stack_name: StackOption = DEFAULT_STACK,
+    state_machine_arn: MachineOption = None,
+    json_output: JsonOption = False,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Show the report of a run of any workflow (backup, DR copy, ...): one row per item, then the summary.
+
+    A run that failed has no output; its report is read from the step that made it. Exit 1 when it has none.
+    """
+    with _explained(json_output):
+        aws = Aws(Target(endpoint_url, region, profile))
+        arn = execution if execution.startswith("arn:") else executions.execution_arn(
+            execution, _machine(aws, stack_name, state_machine_arn)
+        )
+        status, document = reports.report_of(aws.stepfunctions, arn)
+        if document is None:
+            raise CliError(f"the run {arn.split(':')[-1]} ({status}) has no report (yet)")
+        if json_output:
+            _print_json({"executionArn": arn, "status": status, "report": document})
+        else:
+            Console().print(reports.render(document, f"{arn.split(':')[-1]} ({status})"))
+
+
+WorkflowArgument = Annotated[str, typer.Argument(help="The workflow the schedule starts: restore, backup or table-backup.")]
+ScheduleNameArgument = Annotated[str, typer.Argument(help="The schedule's name (unique in the stack's group).")]
+GroupOption = Annotated[Optional[str], typer.Option("--group", help="Schedule group (default: the stack's).")]
+
+
+def _schedule_place(aws: Aws, stack_name: str, group: str | None, role_arn: str | None = None,
+                    state_machine_arn: str | None = None, workflow: str | None = None) -> schedules.Place:
+    return schedules.locate(aws, stack_name, group=group, role_arn=role_arn, machine_arn=state_machine_arn, workflow=workflow)
+
+
+@schedule_app.command("add")
+def schedule_add(
+    workflow: WorkflowArgument,
+    name: ScheduleNameArgument,
+    expression: Annotated[str, typer.Option("--expression", help='e.g. "rate(1 hour)" or "cron(0 3 * * ? *)".')],
+    input_json: Annotated[str, typer.Option("--input", help="The run's input: JSON, or @file.json.")],
+    timezone: Annotated[Optional[str], typer.Option("--timezone", help="Time zone of a cron expression.")] = None,
+    role_arn: Annotated[Optional[str], typer.Option("--role-arn", help="Role the schedule starts runs with.")] = None,
+    group: GroupOption = None,
+    stack_name: StackOption = DEFAULT_STACK,
+    state_machine_arn: MachineOption = None,
+    json_output: JsonOption = False,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Add a schedule that starts WORKFLOW with its own input; the input is checked first."""
+    with _explained(json_output):
+        aws = Aws(Target(endpoint_url, region, profile))
+        text = Path(input_json[1:]).read_text() if input_json.startswith("@") else input_json
+        try:
+            payload = json.loads(text)
+        except ValueError as error:
+            raise CliError(f"--input is not JSON: {error}") from error
+        schedules.check_input(workflow, payload, aws.session.region_name or "us-east-1")
+        place = _schedule_place(aws, stack_name, group, role_arn, state_machine_arn, workflow)
+        arn = schedules.add(aws.client("scheduler"), place, workflow, name, expression, payload, timezone)
+        if json_output:
+            _print_json({"scheduleArn": arn, "group": place.group, "workflow": workflow})
+        else:
+            Console().print(f"schedule {name} added to group {place.group}: {expression} starts {workflow}")
+
+
+@schedule_app.command("list")
+def schedule_list(
+    group: GroupOption = None,
+    stack_name: StackOption = DEFAULT_STACK,
+    json_output: JsonOption = False,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """List the schedules of the stack's group."""
+    with _explained(json_output):
+        aws = Aws(Target(endpoint_url, region, profile))
+        found = schedules.listed(aws.client("scheduler"), group or stack_name)
+        if json_output:
+            _print_json({"group": group or stack_name, "schedules": found})
+            return
+        table = Table(title=f"schedules of {group or stack_name}")
+        for column in ("name", "expression", "state", "target"):
+            table.add_column(column)
+        for item in found:
+            table.add_row(item["name"], str(item["expression"]), str(item["state"]), str(item["target"]).split(":")[-1])
+        Console().print(table)
+
+
+@schedule_app.command("remove")
+def schedule_remove(
+    name: ScheduleNameArgument,
+    group: GroupOption = None,
+    stack_name: StackOption = DEFAULT_STACK,
+    json_output: JsonOption = False,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Remove a schedule from the stack's group."""
+    with _explained(json_output):
+        aws = Aws(Target(endpoint_url, region, profile))
+        schedules.remove(aws.client("scheduler"), group or stack_name, name)
+        if json_output:
+            _print_json({"removed": name})
+        else:
+            Console().print(f"schedule {name} removed")
 
 
 def _look_up(

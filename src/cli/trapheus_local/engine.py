@@ -72,12 +72,20 @@ class ExecutionResult:
 
 
 class Deployment:
-    """A template deployed into the running emulator."""
+    """A template deployed into the running emulator, in one account and region."""
 
-    def __init__(self, emulator: Emulator, template: Template) -> None:
+    def __init__(
+        self, emulator: Emulator, template: Template, *, account_id: str = ACCOUNT_ID, region: str | None = None
+    ) -> None:
         self.emulator = emulator
         self.template = template
+        self.account_id = account_id
+        self.region = region or emulator.region
         self.resources: dict[str, DeployedResource] = {}
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A client of the emulator in this deployment's account (and region, unless told)."""
+        return self.emulator.client(service, account_id=self.account_id, region=region or self.region)
 
     @property
     def rds_calls(self) -> RdsCallLog:
@@ -110,7 +118,7 @@ class Deployment:
 
     def start(self, logical_id: str, execution_input: Any, *, name: str | None = None) -> str:
         """Start an execution and return its ARN without waiting."""
-        response = self.emulator.client("stepfunctions").start_execution(
+        response = self.client("stepfunctions").start_execution(
             stateMachineArn=self.state_machine_arn(logical_id),
             name=name or f"local-{uuid.uuid4().hex[:12]}",
             input=json.dumps(execution_input),
@@ -128,9 +136,9 @@ class Deployment:
     def wait(self, execution_arn: str, *, real_timeout: float = 60.0, virtual_start: float = 0.0) -> ExecutionResult:
         if not self.emulator.execution_ended(execution_arn).wait(real_timeout):
             raise ExecutionTimeoutError(f"{execution_arn} still running after {real_timeout}s")
-        sfn = self.emulator.client("stepfunctions")
+        sfn = self.client("stepfunctions")
         described = sfn.describe_execution(executionArn=execution_arn)
-        events = _history_of(self.emulator.region, execution_arn)
+        events = _history_of(self.account_id, self.region, execution_arn)
         output = described.get("output")
         return ExecutionResult(
             arn=execution_arn,
@@ -152,14 +160,14 @@ class Deployment:
         return resource
 
 
-def _history_of(region: str, execution_arn: str) -> list[dict[str, Any]]:
+def _history_of(account_id: str, region: str, execution_arn: str) -> list[dict[str, Any]]:
     """The execution's events as ``get_execution_history`` gives them, read from the interpreter.
 
     Going through the API would serialise the whole history to JSON and back (~50 ms a run).
     """
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-    backend = stepfunctions_parser_backends[ACCOUNT_ID][region]
+    backend = stepfunctions_parser_backends[account_id][region]
     return [
         {**event, "timestamp": _as_datetime(event["timestamp"])} if "timestamp" in event else dict(event)
         for event in backend.get_execution_history(execution_arn)["events"]
@@ -215,6 +223,11 @@ class Emulator:
     (:mod:`trapheus_local.strict_dynamodb`) in front of moto: their rules, and operations taking their
     modelled time on the virtual clock. ``strict=False`` is moto as it is, with
     the latency model alone: for debugging only.
+
+    Everything happens in moto's default account (:data:`~trapheus_local.resources.ACCOUNT_ID`) and ``region``
+    unless told: :meth:`client`, :meth:`deploy` and :meth:`strict_in` take another account and region, whose
+    clients use credentials of that account (an assumed role's, as a Lambda function's are), so a second stack
+    (a DR account's, say) runs beside the first under RDS's rules for its own account and region.
     """
 
     def __init__(
@@ -227,6 +240,7 @@ class Emulator:
     ) -> None:
         self.region = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         self.latency = latency or LatencyModel()
+        self.latency.default_scope = (ACCOUNT_ID, self.region)
         self.clock = VirtualClock()
         self.strict: StrictRds | None = None
         if strict:
@@ -237,8 +251,9 @@ class Emulator:
         self.rds_calls = RdsCallLog()
         self.runtime = InProcessRuntime()
         self._stack: contextlib.ExitStack | None = None
-        self._clients: dict[str, Any] = {}
-        self._clients_lock = threading.Lock()
+        self._clients: dict[tuple[str, str | None, str | None], Any] = {}
+        self._sessions: dict[str, boto3.session.Session] = {}
+        self._clients_lock = threading.RLock()
         self._ends = _ExecutionEnds()
 
     def __enter__(self) -> Emulator:
@@ -257,7 +272,9 @@ class Emulator:
             stack.enter_context(speedups.installed())
             if self.strict is not None:
                 self.latency.timed(self.strict.timing, lambda: self.clock.elapsed)
-            stack.enter_context(intercepted(self.rds_calls, self.latency, self.strict, [self.custom_endpoints]))
+            stack.enter_context(
+                intercepted(self.rds_calls, self.latency, self.strict, [self.custom_endpoints], (ACCOUNT_ID, self.region))
+            )
             stack.enter_context(self.runtime.installed())
             stack.enter_context(_quiet_interpreter())
             stack.enter_context(self._ends.installed())
@@ -270,6 +287,7 @@ class Emulator:
     def __exit__(self, *exc_info: Any) -> None:
         stack, self._stack = self._stack, None
         self._clients.clear()
+        self._sessions.clear()
         if stack is not None:
             stack.close()
 
@@ -290,12 +308,31 @@ class Emulator:
             self.strict.settle()
         strict_dynamodb.settle_if_installed()
 
-    def client(self, service: str) -> Any:
-        """A client of the emulator, created after moto started."""
+    def strict_in(self, account_id: str, region: str | None = None) -> StrictRds:
+        """The strict RDS model of another account (and region): its quotas are set like :attr:`strict`'s."""
+        if self.strict is None:
+            raise RuntimeError("the emulator is lenient: it has no strict model")
+        return self.strict.in_scope(account_id, region or self.region)
+
+    def client(self, service: str, *, account_id: str | None = None, region: str | None = None) -> Any:
+        """A client of the emulator, created after moto started (default: its own account and region)."""
+        account = None if account_id in (None, ACCOUNT_ID) else account_id
+        key = (service, account, None if region in (None, self.region) else region)
         with self._clients_lock:
-            if service not in self._clients:
-                self._clients[service] = _session().client(service, region_name=self.region)
-            return self._clients[service]
+            if key not in self._clients:
+                session = _session() if account is None else self.session(account)
+                self._clients[key] = session.client(service, region_name=region or self.region)
+            return self._clients[key]
+
+    def session(self, account_id: str) -> boto3.session.Session:
+        """A session in ``account_id``: credentials of a role assumed there, as an operator of that account has."""
+        if account_id == ACCOUNT_ID:
+            return _session()
+        with self._clients_lock:
+            if account_id not in self._sessions:
+                role = f"arn:aws:iam::{account_id}:role/trapheus-local-operator"
+                self._sessions[account_id] = assumed_session(self.client("sts"), role, region=self.region)
+            return self._sessions[account_id]
 
     def execution_ended(self, execution_arn: str) -> threading.Event:
         """Set once the execution has ended, whatever its status."""
@@ -307,13 +344,15 @@ class Emulator:
         parameters: Mapping[str, Any] | None = None,
         *,
         stack_name: str = DEFAULT_STACK_NAME,
+        account_id: str = ACCOUNT_ID,
+        region: str | None = None,
     ) -> Deployment:
+        """Deploy a template (into ``account_id`` and ``region``; default: the emulator's own)."""
         if self._stack is None:
             raise RuntimeError("use the Emulator as a context manager before deploying")
-        template = load_template(
-            template_path, parameters, region=self.region, account_id=ACCOUNT_ID, stack_name=stack_name
-        )
-        deployment = Deployment(self, template)
+        region = region or self.region
+        template = load_template(template_path, parameters, region=region, account_id=account_id, stack_name=stack_name)
+        deployment = Deployment(self, template, account_id=account_id, region=region)
         StackDeployer(self, deployment).deploy()
         return deployment
 
@@ -331,6 +370,17 @@ def _quiet_interpreter() -> Any:
 
 
 _SESSION: list[boto3.session.Session] = []
+
+
+def assumed_session(sts: Any, role_arn: str, *, region: str, name: str = "trapheus-local") -> boto3.session.Session:
+    """A session under the credentials of ``role_arn`` (moto answers in the role's account)."""
+    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=name)["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
 
 
 def _session() -> boto3.session.Session:

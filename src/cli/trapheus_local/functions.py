@@ -43,6 +43,7 @@ class FunctionSpec:
     timeout_seconds: int = 3
     memory_mb: int = 128
     region: str = "us-east-1"
+    credentials: Mapping[str, str] = field(default_factory=dict)  # its role's, when not the environment's
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ def _environment(spec: FunctionSpec) -> Iterator[None]:
         "AWS_DEFAULT_REGION": spec.region,
         "_HANDLER": spec.handler,
         **{key: str(value) for key, value in spec.environment.items()},
+        **spec.credentials,
         # There is no X-Ray daemon locally.
         "POWERTOOLS_TRACE_DISABLED": "true",
     }

@@ -16,6 +16,10 @@ duration. On top of that, tests can inject:
 
 The model is pure bookkeeping; :mod:`trapheus_local.rds_calls` feeds it every
 RDS call and applies its answers. Off by default: ``polls=0`` and no faults.
+
+Resources live in an account and a region (a *scope*): the same snapshot name in
+two accounts is two resources. Every method takes the scope of the call it is
+about; None is the emulator's own account and region (``default_scope``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from typing import Any
 
 # One timed in-between status: (status, seconds).
 Phase = tuple[str, float]
+# (account id, region) of a resource; None: the default one.
+Scope = tuple[str, str]
 # How long a mutating call keeps its resource busy: seconds in the call's in-between status, a sequence of
 # phases (e.g. ``renaming`` then ``rebooting``), or None to count polls instead.
 OperationTiming = Callable[[str, Mapping[str, Any]], "float | Sequence[Phase] | None"]
@@ -108,9 +114,16 @@ class ApiFault:
     message: str = "Rate exceeded"
     times: int | None = None  # None = always
     raised: int = 0
+    account: str | None = None  # None = in any account
+    region: str | None = None  # None = in any region
+    where: Callable[[dict[str, Any]], bool] | None = None  # only calls whose parameters pass (one step's calls)
 
-    def matches(self, operation: str, params: dict[str, Any]) -> bool:
+    def matches(self, operation: str, params: dict[str, Any], scope: Scope | None = None) -> bool:
         if operation != self.operation or (self.times is not None and self.raised >= self.times):
+            return False
+        if not _in_scope(self.account, self.region, scope):
+            return False
+        if self.where is not None and not self.where(params):
             return False
         return self.identifier is None or self.identifier in _identifiers(params)
 
@@ -120,11 +133,13 @@ class TerminalStatus:
     """The resource ``operation`` produces for ``identifier`` ends in ``status`` (only calls ``where`` accepts)."""
 
     operation: str
-    identifier: str
+    identifier: str | None  # None: whatever the operation makes
     status: str = "failed"
     times: int | None = 1
     applied: int = 0
     where: Callable[[Mapping[str, Any]], bool] | None = None
+    account: str | None = None
+    region: str | None = None
 
 
 @dataclass
@@ -157,10 +172,11 @@ class LatencyModel:
     terminal_statuses: list[TerminalStatus] = field(default_factory=list)
     timing: OperationTiming | None = None
     now: Callable[[], float] | None = None
+    default_scope: Scope | None = None  # the scope a call without one is about
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
-        self._timelines: dict[tuple[str, str], _Timeline] = {}
+        self._timelines: dict[tuple[Scope | None, str, str], _Timeline] = {}
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -172,9 +188,11 @@ class LatencyModel:
         code: str = "Throttling",
         message: str = "Rate exceeded",
         times: int | None = None,
+        account: str | None = None,
+        region: str | None = None,
     ) -> ApiFault:
-        """Raise ``code`` from ``operation`` (for ``identifier``) ``times`` times, or always."""
-        fault = ApiFault(operation, identifier, code, message, times)
+        """Raise ``code`` from ``operation`` (for ``identifier``, in ``account``/``region``) ``times`` times, or always."""
+        fault = ApiFault(operation, identifier, code, message, times, account=account, region=region)
         with self._lock:
             self.api_faults.append(fault)
         return fault
@@ -182,16 +200,20 @@ class LatencyModel:
     def end_status(
         self,
         operation: str,
-        identifier: str,
+        identifier: str | None,
         status: str = "failed",
         *,
         times: int | None = 1,
         where: Callable[[Mapping[str, Any]], bool] | None = None,
+        account: str | None = None,
+        region: str | None = None,
     ) -> None:
         """The resource ``operation`` produces for ``identifier`` ends ``status`` (after its in-between polls);
-        ``where`` narrows it to the calls whose parameters it accepts."""
+        ``where`` narrows it to the calls whose parameters it accepts, ``account``/``region`` to one scope."""
         with self._lock:
-            self.terminal_statuses.append(TerminalStatus(operation, identifier, status, times, where=where))
+            self.terminal_statuses.append(
+                TerminalStatus(operation, identifier, status, times, where=where, account=account, region=region)
+            )
 
     def timed(self, timing: OperationTiming, now: Callable[[], float]) -> None:
         """Give each operation ``timing(operation, params)`` simulated seconds, measured on ``now()``.
@@ -211,19 +233,27 @@ class LatencyModel:
 
     # -- hooks called for every RDS request ------------------------------------------------------
 
-    def fault_for(self, operation: str, params: dict[str, Any]) -> ApiFault | None:
+    def fault_for(self, operation: str, params: dict[str, Any], scope: Scope | None = None) -> ApiFault | None:
         with self._lock:
             for fault in self.api_faults:
-                if fault.matches(operation, params):
+                if fault.matches(operation, params, self._scope(scope)):
                     fault.raised += 1
                     return fault
         return None
 
-    def after_success(self, operation: str, params: dict[str, Any], result: dict[str, Any]) -> None:
-        """Start the transition a successful mutating call causes."""
+    def after_success(
+        self,
+        operation: str,
+        params: dict[str, Any],
+        result: dict[str, Any],
+        scope: Scope | None = None,
+        timing: OperationTiming | None = None,
+    ) -> None:
+        """Start the transition a successful mutating call causes (``timing``: the scope's own, if it has one)."""
+        scope = self._scope(scope)
         with self._lock:
             if operation in _SNAPSHOT_DELETES:
-                self._timelines.pop((_SNAPSHOT_DELETES[operation], str(params.get(_snapshot_param(operation)))), None)
+                self._timelines.pop((scope, _SNAPSHOT_DELETES[operation], str(params.get(_snapshot_param(operation)))), None)
                 return
             if operation not in _TRANSITIONS:
                 return
@@ -231,24 +261,27 @@ class LatencyModel:
             identifier = str(params.get(parameter))
             new_name = params.get(_RENAMES.get(operation, ""))
             if new_name:
-                self._timelines.pop((kind, identifier), None)
+                self._timelines.pop((scope, kind, identifier), None)
                 identifier, status = str(new_name), "renaming"
             ghost = None
             if operation in _DELETES:
                 ghost = next(iter(result.values()), None)
                 ghost = copy.copy(ghost) if ghost is not None else None
-            phases = self._phases(operation, params, status)
+            phases = self._phases(operation, params, status, timing)
             until = phases[0][1] if phases else None
-            self._start(kind, identifier, status, self.polls, self._terminal(operation, identifier, params), ghost, phases)
+            terminal = self._terminal(operation, identifier, params, scope)
+            self._start(scope, kind, identifier, status, self.polls, terminal, ghost, phases)
             if operation in _BACKUP_SOURCES and (self.backing_up_polls or until is not None):
                 source_kind, source_parameter = _BACKUP_SOURCES[operation]
                 backing_up = [("backing-up", until)] if until is not None else None
-                self._start(source_kind, str(params.get(source_parameter)), "backing-up", self.backing_up_polls, phases=backing_up)
+                self._start(scope, source_kind, str(params.get(source_parameter)), "backing-up", self.backing_up_polls,
+                            phases=backing_up)
 
-    def view(self, kind: str, identifier: str) -> str | None:
+    def view(self, kind: str, identifier: str, scope: Scope | None = None) -> str | None:
         """Status to show for one resource in a describe result (counts as one poll), or None for the real one."""
+        scope = self._scope(scope)
         with self._lock:
-            timeline = self._timelines.get((kind, identifier))
+            timeline = self._timelines.get((scope, kind, identifier))
             if timeline is None:
                 return None
             if timeline.until is not None:
@@ -259,15 +292,15 @@ class LatencyModel:
                 return timeline.status
             if timeline.final is not None:
                 return timeline.final
-            del self._timelines[(kind, identifier)]
+            del self._timelines[(scope, kind, identifier)]
             if kind == CLUSTER and timeline.ghost is not None:
-                self._forget_member_ghosts(identifier)
+                self._forget_member_ghosts(scope, identifier)
             return None
 
-    def peek(self, kind: str, identifier: str) -> tuple[str | None, float | None]:
+    def peek(self, kind: str, identifier: str, scope: Scope | None = None) -> tuple[str | None, float | None]:
         """The status a describe would show now (None = the real one) and when a timed one ends; counts no poll."""
         with self._lock:
-            timeline = self._timelines.get((kind, identifier))
+            timeline = self._timelines.get((self._scope(scope), kind, identifier))
             if timeline is None:
                 return None, None
             if timeline.until is not None:
@@ -278,13 +311,15 @@ class LatencyModel:
                 return timeline.status, None
             return timeline.final, None
 
-    def served_from(self, kind: str, identifier: str, usable: frozenset[str]) -> float | None:
+    def served_from(
+        self, kind: str, identifier: str, usable: frozenset[str], scope: Scope | None = None
+    ) -> float | None:
         """Virtual second from which the resource shows a ``usable`` status (None: only its real status tells).
 
         Timed phases are looked through: a restore that ends ``backing-up`` is usable from when ``creating`` ends.
         """
         with self._lock:
-            timeline = self._timelines.get((kind, identifier))
+            timeline = self._timelines.get((self._scope(scope), kind, identifier))
             if timeline is None or timeline.until is None or not timeline.advance(self._now()):
                 return None
             start = self._now()
@@ -294,10 +329,10 @@ class LatencyModel:
                 start = ends
             return start if timeline.final is None else math.inf
 
-    def busy(self, kind: str, identifier: str) -> bool:
+    def busy(self, kind: str, identifier: str, scope: Scope | None = None) -> bool:
         """True while a transition of the resource is under way (a timed phase, or polls left); counts no poll."""
         with self._lock:
-            timeline = self._timelines.get((kind, identifier))
+            timeline = self._timelines.get((self._scope(scope), kind, identifier))
             if timeline is None:
                 return False
             if timeline.until is not None:
@@ -315,14 +350,32 @@ class LatencyModel:
                 timeline.remaining = 0
                 timeline.until = None if timeline.until is None else -math.inf
 
-    def ghosts(self, kind: str, identifier: str | None) -> list[Any]:
-        """Deleted resources still shown as ``deleting`` (consumes one poll each)."""
+    def in_phase(self, kind: str, status: str, scope: Scope | None = None) -> list[str]:
+        """Identifiers of the scope's resources of ``kind`` now in the timed or counted phase ``status``."""
+        scope = self._scope(scope)
         with self._lock:
             found = []
-            for (timeline_kind, name), timeline in list(self._timelines.items()):
-                if timeline_kind != kind or timeline.ghost is None or (identifier and identifier != name):
+            for (timeline_scope, timeline_kind, name), timeline in list(self._timelines.items()):
+                if timeline_scope != scope or timeline_kind != kind:
                     continue
-                status = self.view(kind, name)
+                if timeline.until is not None:
+                    if timeline.advance(self._now()) and timeline.status == status:
+                        found.append(name)
+                elif timeline.remaining > 0 and timeline.status == status:
+                    found.append(name)
+            return found
+
+    def ghosts(self, kind: str, identifier: str | None, scope: Scope | None = None) -> list[Any]:
+        """Deleted resources still shown as ``deleting`` (consumes one poll each)."""
+        scope = self._scope(scope)
+        with self._lock:
+            found = []
+            for (timeline_scope, timeline_kind, name), timeline in list(self._timelines.items()):
+                if timeline_scope != scope or timeline_kind != kind or timeline.ghost is None:
+                    continue
+                if identifier and identifier != name:
+                    continue
+                status = self.view(kind, name, scope)
                 if status is not None:
                     shown = copy.copy(timeline.ghost)
                     shown.status = status
@@ -331,8 +384,12 @@ class LatencyModel:
 
     # -- internals ---------------------------------------------------------------------------------
 
+    def _scope(self, scope: Scope | None) -> Scope | None:
+        return scope if scope is not None else self.default_scope
+
     def _start(
         self,
+        scope: Scope | None,
         kind: str,
         identifier: str,
         status: str,
@@ -344,20 +401,24 @@ class LatencyModel:
         if phases is not None:
             polls = 0  # timed: the phases say how long
             phases = [(phase_status, ends) for phase_status, ends in phases if ends > self._now()]
+        key = (scope, kind, identifier)
         if polls <= 0 and final is None and not phases:
-            self._timelines.pop((kind, identifier), None)
+            self._timelines.pop(key, None)
             return
         if phases:
             (first_status, until), *then = phases
-            self._timelines[(kind, identifier)] = _Timeline(first_status, 0, final, ghost, until, then)
+            self._timelines[key] = _Timeline(first_status, 0, final, ghost, until, then)
         else:
-            self._timelines[(kind, identifier)] = _Timeline(status, polls, final, ghost)
+            self._timelines[key] = _Timeline(status, polls, final, ghost)
 
-    def _phases(self, operation: str, params: Mapping[str, Any], status: str) -> list[tuple[str, float]] | None:
+    def _phases(
+        self, operation: str, params: Mapping[str, Any], status: str, timing_of: OperationTiming | None = None
+    ) -> list[tuple[str, float]] | None:
         """The timed phases an operation goes through, as (status, virtual second it ends); None: count polls."""
-        if self.timing is None:
+        timing_of = timing_of if timing_of is not None and self.timing is not None else self.timing
+        if timing_of is None:
             return None
-        timing = self.timing(operation, params)
+        timing = timing_of(operation, params)
         if timing is None:
             return None
         steps = [(status, float(timing))] if isinstance(timing, (int, float)) else [(s, float(t)) for s, t in timing]
@@ -372,19 +433,30 @@ class LatencyModel:
             raise RuntimeError("a timed latency model needs a clock: use LatencyModel.timed(timing, now)")
         return self.now()
 
-    def _forget_member_ghosts(self, cluster: str) -> None:
+    def _forget_member_ghosts(self, scope: Scope | None, cluster: str) -> None:
         # A cluster's deletion completes only after its members' deletions did.
         for key, timeline in list(self._timelines.items()):
-            if key[0] == INSTANCE and getattr(timeline.ghost, "db_cluster_identifier", None) == cluster:
+            if key[0] == scope and key[1] == INSTANCE and getattr(timeline.ghost, "db_cluster_identifier", None) == cluster:
                 del self._timelines[key]
 
-    def _terminal(self, operation: str, identifier: str, params: Mapping[str, Any]) -> str | None:
+    def _terminal(self, operation: str, identifier: str, params: Mapping[str, Any], scope: Scope | None) -> str | None:
         for rule in self.terminal_statuses:
-            if rule.operation == operation and rule.identifier == identifier and (rule.where is None or rule.where(params)):
+            if not _in_scope(rule.account, rule.region, scope):
+                continue
+            if rule.operation == operation and rule.identifier in (None, identifier) and (rule.where is None or rule.where(params)):
                 if rule.times is None or rule.applied < rule.times:
                     rule.applied += 1
                     return rule.status
         return None
+
+
+def _in_scope(account: str | None, region: str | None, scope: Scope | None) -> bool:
+    """A fault limited to an account or region applies only to calls in it (a call with no scope: the default)."""
+    if account is None and region is None:
+        return True
+    if scope is None:
+        return False
+    return (account is None or account == scope[0]) and (region is None or region == scope[1])
 
 
 def _identifiers(params: dict[str, Any]) -> set[str]:

@@ -14,6 +14,8 @@ which stands in for moto making every resource ``available`` at once).
 from __future__ import annotations
 
 import contextlib
+import datetime
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,8 +24,10 @@ from unittest import mock
 
 from moto.core.responses import ActionResult
 from moto.dynamodb.responses import DynamoHandler
-from moto.rds.models import DBCluster, DBInstance, DBInstanceClustered, MasterUserSecret, RDSBackend
+from moto.rds.exceptions import KMSKeyNotAccessibleFault
+from moto.rds.models import DBCluster, DBInstance, DBInstanceClustered, MasterUserSecret, RDSBackend, rds_backends
 from moto.rds.responses import RDSResponse
+from moto.rds.utils import split_arn
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from trapheus_local.rds_engines import engine_family, major_version
@@ -310,6 +314,165 @@ def _aws_managed_keys_are_aws_managed() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _shared_snapshots_are_found_in_their_account() -> Iterator[None]:
+    # moto looks a snapshot named by its ARN up in the ARN's region but in the CALLER's account, so copying a
+    # snapshot another account shared (CopyDBSnapshot / CopyDBClusterSnapshot with the shared snapshot's ARN,
+    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_CopySnapshot.html#USER_CopySnapshot.Shared)
+    # answers DBSnapshotNotFound. In RDS the ARN names the snapshot in its own account; whether the caller may
+    # copy it (shared with it, its key usable) is the strict model's to say.
+    get_snapshot = RDSBackend.get_snapshot
+
+    def find(self: RDSBackend, identifier: str, resource_type: Any, not_found_exception: Any) -> Any:
+        if identifier.startswith("arn:"):
+            region, account, _, name = split_arn(identifier)
+            if account != self.account_id:
+                snapshots = rds_backends[account][region].resource_map[resource_type]
+                if name not in snapshots:
+                    raise not_found_exception(name)
+                return snapshots[name]
+        return get_snapshot(self, identifier, resource_type, not_found_exception)
+
+    with mock.patch.object(RDSBackend, "get_snapshot", find):
+        yield
+
+
+@contextlib.contextmanager
+def _encrypted_databases_default_to_the_aws_rds_key() -> Iterator[None]:
+    # moto records the literal "default_kms_key_id" as the key of a database created with StorageEncrypted and no
+    # KmsKeyId (and of every cluster, encrypted or not), so its snapshots name no real key. RDS encrypts it with
+    # the account's AWS managed key for RDS, aws/rds, and reports that key's ARN
+    # (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html, KmsKeyId: "if you
+    # don't specify a value, then Amazon RDS uses your default KMS key"); an unencrypted database has none.
+    from moto.kms.models import kms_backends
+
+    def with_default_key(original: Callable[..., None]) -> Callable[..., None]:
+        def create(self: Any, *args: Any, **kwargs: Any) -> None:
+            original(self, *args, **kwargs)
+            if getattr(self, "kms_key_id", None) == "default_kms_key_id":
+                encrypted = bool(getattr(self, "storage_encrypted", False))
+                backend = self.backend
+                self.kms_key_id = (
+                    kms_backends[backend.account_id][backend.region_name].describe_key("alias/aws/rds").arn
+                    if encrypted else None
+                )
+
+        return create
+
+    with (
+        mock.patch.object(DBInstance, "__init__", with_default_key(DBInstance.__init__)),
+        mock.patch.object(DBCluster, "__init__", with_default_key(DBCluster.__init__)),
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def _child_executions_start_and_report_back() -> Iterator[None]:
+    # The Step Functions service integration (arn:aws:states:::states:startExecution[.sync[:2]]) passes the state's
+    # parameters to boto3 as written (StateMachineArn, Input, Name) where the API takes stateMachineArn, input, name,
+    # and hands back DescribeExecution's keys as boto3 names them (output, status) where a state reads Output,
+    # Status: every child execution fails with States.Runtime. In AWS the integration takes and returns the
+    # PascalCase fields (https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html).
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+
+    normalise_parameters = StateTaskServiceSfn._normalise_parameters
+
+    def parameters(self: Any, parameters: dict, boto_service_name: Any = None, service_action_name: Any = None) -> None:
+        normalise_parameters(self, parameters, boto_service_name, service_action_name)
+        for key in [key for key in parameters if key[:1].isupper()]:
+            parameters[key[:1].lower() + key[1:]] = parameters.pop(key)
+
+    def pascal(value: Any) -> Any:
+        if isinstance(value, datetime.datetime):
+            return int(value.timestamp() * 1000)  # dates come back as epoch milliseconds
+        if not isinstance(value, dict):
+            return value
+        return {
+            key[:1].upper() + key[1:]: pascal(item) if key.endswith("Details") or not isinstance(item, dict) else item
+            for key, item in value.items()
+        }
+
+    def response(self: Any, response: Any, boto_service_name: Any = None, service_action_name: Any = None) -> None:
+        if isinstance(response, dict):
+            renamed = pascal(response)
+            response.clear()
+            response.update(renamed)
+
+    with (
+        mock.patch.object(StateTaskServiceSfn, "_normalise_parameters", parameters),
+        mock.patch.object(StateTaskServiceSfn, "_normalise_response", response),
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def _unknown_kms_aliases_are_not_accessible() -> Iterator[None]:
+    # moto resolves a KmsKeyId alias that does not exist in the region of the call (the source region's alias
+    # passed to a cross-Region copy, a mistyped alias) to None and fails with an AttributeError (HTTP 500).
+    # RDS answers KMSKeyNotAccessibleFault
+    # (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CopyDBSnapshot.html, KmsKeyId).
+    validate = RDSBackend._validate_kms_key
+
+    def validate_or_refuse(self: RDSBackend, kms_key_id: str) -> str:
+        try:
+            return validate(self, kms_key_id)
+        except AttributeError as error:
+            raise KMSKeyNotAccessibleFault(kms_key_id) from error
+
+    with mock.patch.object(RDSBackend, "_validate_kms_key", validate_or_refuse):
+        yield
+
+
+@contextlib.contextmanager
+def _service_integrations_act_in_the_state_machines_account() -> Iterator[None]:
+    # moto's Step Functions interpreter calls every service a state uses (Lambda, DynamoDB, SNS, Step Functions)
+    # with fixed credentials, so a state machine of another account writes into the default account. In AWS a
+    # state runs with its state machine's role, in that role's account
+    # (https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html).
+    import sys
+
+    # every module that makes a client for a state (imported here so that none is missed)
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import resource_eval_s3  # noqa: F401
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (  # noqa: F401
+        resource_eval_s3 as result_writer_s3,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: F401
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: F401
+        state_task_service_factory,
+    )
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    make_client = boto_client.boto_client_for
+    # The interpreter's clients may be shared (trapheus_local.speedups makes each once): the account a request is
+    # made in is the one of the state the thread runs, set each time the state asks for its client.
+    current = threading.local()
+
+    def in_the_states_account(request: Any, **_: Any) -> None:
+        account = getattr(current, "account", "")
+        if account:
+            request.headers["x-moto-account-id"] = account
+
+    def client_in_the_roles_account(region: str, service: str, state_credentials: Any = None) -> Any:
+        made = make_client(region=region, service=service, state_credentials=state_credentials)
+        role_arn = str(getattr(state_credentials, "role_arn", "") or "")
+        current.account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+        if not getattr(made, "_trapheus_account_hook", False):
+            made.meta.events.register("before-sign", in_the_states_account)
+            made._trapheus_account_hook = True
+        return made
+
+    users = [
+        module for name, module in list(sys.modules.items())
+        if name.startswith("moto.stepfunctions.parser") and getattr(module, "boto_client_for", None) is make_client
+    ]
+    with contextlib.ExitStack() as stack:
+        for module in users:
+            stack.enter_context(mock.patch.object(module, "boto_client_for", client_in_the_roles_account))
+        yield
+
+
 SHIMS: tuple[Shim, ...] = (
     Shim(
         name="unique_automated_snapshot_names",
@@ -350,6 +513,31 @@ SHIMS: tuple[Shim, ...] = (
         name="aws_managed_keys_are_aws_managed",
         aws_behaviour="the keys behind alias/aws/* are AWS managed keys",
         install=_aws_managed_keys_are_aws_managed,
+    ),
+    Shim(
+        name="shared_snapshots_are_found_in_their_account",
+        aws_behaviour="a snapshot shared by another account is copied by its ARN",
+        install=_shared_snapshots_are_found_in_their_account,
+    ),
+    Shim(
+        name="encrypted_databases_default_to_the_aws_rds_key",
+        aws_behaviour="a database encrypted without a named key is encrypted with aws/rds, and reports its ARN",
+        install=_encrypted_databases_default_to_the_aws_rds_key,
+    ),
+    Shim(
+        name="child_executions_start_and_report_back",
+        aws_behaviour="a state starts a child execution (startExecution.sync:2) and reads its Output",
+        install=_child_executions_start_and_report_back,
+    ),
+    Shim(
+        name="unknown_kms_aliases_are_not_accessible",
+        aws_behaviour="a copy naming a KMS alias unknown in its region answers KMSKeyNotAccessibleFault",
+        install=_unknown_kms_aliases_are_not_accessible,
+    ),
+    Shim(
+        name="service_integrations_act_in_the_state_machines_account",
+        aws_behaviour="a state machine's tasks call services in the account of its role",
+        install=_service_integrations_act_in_the_state_machines_account,
     ),
     Shim(
         name="executions_without_a_name_get_one",

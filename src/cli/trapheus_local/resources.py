@@ -47,7 +47,8 @@ class StackDeployer:
         self.deployment = deployment
         self.template = deployment.template
         self.stack_name = self.template.pseudo["AWS::StackName"]
-        self.region = emulator.region
+        self.region = deployment.region
+        self.account_id = deployment.account_id
         self.creators = {
             "AWS::Serverless::Function": self.function,
             "AWS::Serverless::StateMachine": self.state_machine,
@@ -60,6 +61,8 @@ class StackDeployer:
             "AWS::SES::EmailIdentity": self.email_identity,
             "AWS::Logs::LogGroup": self.log_group,
             "AWS::DynamoDB::Table": self.table,
+            "AWS::SNS::Topic": self.topic,
+            "AWS::Scheduler::ScheduleGroup": self.schedule_group,
             "AWS::Events::Rule": self.events_rule,
         }
 
@@ -106,7 +109,7 @@ class StackDeployer:
         return str(given) if given else f"{self.stack_name}-{logical_id}"[:limit]
 
     def client(self, service: str) -> Any:
-        return self.emulator.client(service)
+        return self.deployment.client(service)
 
     def path(self, relative: Any) -> Path:
         return (self.template.directory / str(relative)).resolve()
@@ -167,6 +170,16 @@ class StackDeployer:
         )["TableDescription"]
         return DeployedResource(logical_id, "AWS::DynamoDB::Table", name, {"Arn": table["TableArn"]})
 
+    def topic(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
+        name = self.name_for(logical_id, self.resolve(properties.get("TopicName")), 256)
+        arn = self.client("sns").create_topic(Name=name)["TopicArn"]
+        return DeployedResource(logical_id, "AWS::SNS::Topic", arn, {"TopicArn": arn, "TopicName": name})
+
+    def schedule_group(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
+        name = self.name_for(logical_id, self.resolve(properties.get("Name")))
+        arn = self.client("scheduler").create_schedule_group(Name=name)["ScheduleGroupArn"]
+        return DeployedResource(logical_id, "AWS::Scheduler::ScheduleGroup", name, {"Arn": arn})
+
     def events_rule(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
         """The rule and its targets in moto's EventBridge (trapheus_local.execution_events delivers to them)."""
         name = self.name_for(logical_id, self.resolve(properties.get("Name")))
@@ -214,14 +227,14 @@ class StackDeployer:
     def log_group(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
         name = self.name_for(logical_id, self.resolve(properties.get("LogGroupName")), 512)
         self.client("logs").create_log_group(logGroupName=name)
-        arn = f"arn:aws:logs:{self.region}:{ACCOUNT_ID}:log-group:{name}:*"
+        arn = f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{name}:*"
         return DeployedResource(logical_id, "AWS::Logs::LogGroup", name, {"Arn": arn})
 
     def layer(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
         name = self.name_for(logical_id, self.resolve(properties.get("LayerName")), 140)
         content = self.path(self.resolve(properties["ContentUri"]))
         python_dir = content / "python"
-        arn = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:layer:{name}:1"
+        arn = f"arn:aws:lambda:{self.region}:{self.account_id}:layer:{name}:1"
         return DeployedResource(
             logical_id,
             "AWS::Serverless::LayerVersion",
@@ -266,9 +279,23 @@ class StackDeployer:
                 timeout_seconds=int(self.resolve(merged.get("Timeout", 3))),
                 memory_mb=int(self.resolve(merged.get("MemorySize", 128))),
                 region=self.region,
+                credentials=self._credentials_of(str(role)),
             )
         )
         return DeployedResource(logical_id, "AWS::Serverless::Function", name, {"Arn": arn})
+
+    def _credentials_of(self, role_arn: str) -> dict[str, str]:
+        """The function's role credentials when it runs in another account than the emulator's own, as the
+        Lambda runtime hands a function its execution role's (in the default account: the environment's)."""
+        if self.account_id == ACCOUNT_ID:
+            return {}
+        credentials = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="lambda")["Credentials"]
+        return {
+            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": credentials["SessionToken"],
+            "AWS_SECURITY_TOKEN": credentials["SessionToken"],
+        }
 
     def _layer_path(self, layer: Any) -> Path | None:
         if isinstance(layer, dict) and set(layer) == {"Ref"} and layer["Ref"] in self.deployment.resources:

@@ -22,6 +22,9 @@ Each change keeps results the same; it only stops work being redone:
 - moto fills every new EC2 backend with ~2,000 sample machine images (~0.15 s per
   account and region). trapheus never launches an EC2 instance, so none are
   loaded unless ``MOTO_EC2_LOAD_DEFAULT_AMIS`` or ``MOTO_AMIS_PATH`` says otherwise.
+- A state that waits for a child execution (``startExecution.sync``) looks at it
+  every half second of real time; a few milliseconds do, since the child runs
+  in-process and its waiting is on the virtual clock.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import contextlib
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from unittest import mock
@@ -44,6 +48,17 @@ import jsonpath_ng.ext
 # come after share_service_models().
 
 AMIS_SETTINGS = ("MOTO_EC2_LOAD_DEFAULT_AMIS", "MOTO_AMIS_PATH")
+SYNC_CHECK_SECONDS = 0.005
+
+
+class _QuickLooks:
+    """The ``time`` of the sync task module: its half-second look at a child execution becomes a short yield."""
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(min(seconds, SYNC_CHECK_SECONDS))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -103,6 +118,7 @@ class _ClientsMadeOnce:
 def installed() -> Iterator[None]:
     """Parse definitions and JSONPaths once, reuse the interpreter's clients, skip sample AMIs, for the block."""
     from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
@@ -114,5 +130,6 @@ def installed() -> Iterator[None]:
         mock.patch.object(json_path, "parse", _parse_extended),
         mock.patch.object(result_path, "parse", _parse),
         mock.patch.dict(os.environ, no_sample_amis),
+        mock.patch.object(state_task_service_callback, "time", _QuickLooks()),
     ):
         yield

@@ -17,6 +17,7 @@ in docs/architecture.md ("The strict RDS model").
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,16 @@ _CREATES: dict[str, tuple[str, str]] = {
     "CreateDBClusterSnapshot": (CLUSTER_SNAPSHOT, "DBClusterSnapshotIdentifier"),
     "CopyDBClusterSnapshot": (CLUSTER_SNAPSHOT, "TargetDBClusterSnapshotIdentifier"),
 }
+# copy operation -> the parameter naming its source snapshot (an identifier here, or any snapshot's ARN)
+_COPY_SOURCES = {"CopyDBSnapshot": "SourceDBSnapshotIdentifier", "CopyDBClusterSnapshot": "SourceDBClusterSnapshotIdentifier"}
+# share operation -> (kind of snapshot, parameter naming it)
+_SHARES = {
+    "ModifyDBSnapshotAttribute": (SNAPSHOT, "DBSnapshotIdentifier"),
+    "ModifyDBClusterSnapshotAttribute": (CLUSTER_SNAPSHOT, "DBClusterSnapshotIdentifier"),
+}
+# what an account must be allowed to do with another account's key to copy a snapshot encrypted under it
+# (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ShareSnapshot.html#USER_ShareSnapshot.Encrypted)
+SHARED_KEY_ACTIONS = frozenset({"kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey"})
 _NOT_FOUND = {
     INSTANCE: ("DBInstanceNotFound", "DBInstance {} not found."),
     CLUSTER: ("DBClusterNotFoundFault", "DBCluster {} not found."),
@@ -65,6 +76,8 @@ class Quotas:
     db_clusters: int = 40
     manual_snapshots: int = 100
     manual_cluster_snapshots: int = 100
+    # snapshot copies in progress to one destination Region per account (the RDS user guide's copy limitations)
+    copies_in_flight_per_region: int = 20
 
 
 @dataclass(frozen=True)
@@ -435,11 +448,186 @@ def restores_and_copies_need_an_available_snapshot(call: Call) -> None:
         "CopyDBSnapshot": "SourceDBSnapshotIdentifier",
         "CopyDBClusterSnapshot": "SourceDBClusterSnapshotIdentifier",
     }[call.operation]
+    where, _ = call.model.snapshot(kind, str(call.get(parameter) or ""))
     identifier = str(call.get(parameter) or "").split(":")[-1]
-    status = call.model.status(kind, identifier)
+    status = where.status(kind, identifier)
     if status is not None and status != "available":
         code = "InvalidDBClusterSnapshotStateFault" if is_cluster else "InvalidDBSnapshotState"
         raise refuse(code, f"Snapshot {identifier} is {status}, not available.")
+
+
+@rule("ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute")
+def encrypted_snapshots_are_shared_only_under_a_customer_key(call: Call) -> None:
+    """A snapshot encrypted with the AWS managed key (``aws/rds``) cannot be shared, and an encrypted snapshot is
+    shared with named accounts only, never with ``all``.
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ShareSnapshot.html ("you can't share a snapshot
+    that has been encrypted using the default KMS key of the AWS account that shared the snapshot") and
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBSnapshotAttribute.html (an encrypted
+    snapshot is shared by listing account IDs in ValuesToAdd; ``all`` is not allowed).
+    """
+    kind, parameter = _SHARES[call.operation]
+    added = [str(value) for value in call.get("ValuesToAdd") or []]
+    if call.get("AttributeName") != "restore" or not added:
+        return
+    where, snapshot = call.model.snapshot(kind, str(call.get(parameter) or ""))
+    if snapshot is None or not _encrypted(snapshot):
+        return
+    if "all" in added:
+        raise refuse("InvalidParameterValue", "An encrypted snapshot can only be shared with named AWS accounts, not with all.")
+    key = where.key(str(snapshot.kms_key_id))
+    if key is not None and getattr(key, "key_manager", None) == "AWS":
+        raise refuse(
+            "InvalidParameterValue",
+            "A snapshot encrypted with the AWS managed KMS key can't be shared. Copy it under a customer managed key "
+            "and share the copy.",
+        )
+
+
+@rule("CopyDBSnapshot", "CopyDBClusterSnapshot")
+def copies_need_a_snapshot_shared_with_the_account(call: Call) -> None:
+    """Another account's snapshot is copied only once that account shared it with the caller (``restore``
+    attribute); otherwise RDS does not find it.
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ShareSnapshot.html and
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_CopySnapshot.html#USER_CopySnapshot.Shared
+    (SourceDBSnapshotIdentifier must be the ARN of the shared snapshot).
+    """
+    kind, source = _copy_source(call)
+    where, snapshot = call.model.snapshot(kind, source)
+    if snapshot is None or where.account_id == call.model.account_id:
+        return
+    shared_with = set(getattr(snapshot, "attributes", {}).get("restore", []))
+    if call.model.account_id not in shared_with and "all" not in shared_with:
+        code, message = _NOT_FOUND[kind]
+        raise refuse(code, message.format(source))
+
+
+@rule("CopyDBSnapshot", "CopyDBClusterSnapshot")
+def shared_snapshots_are_copied_within_their_region(call: Call) -> None:
+    """A snapshot shared by another account is copied in its own Region: a cluster snapshot always, an instance
+    snapshot when it is encrypted. (Copy it into the account first, then across Regions.)
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CopyDBClusterSnapshot.html ("you can only copy
+    a shared DB cluster snapshot, whether encrypted or not, in the same Region") and
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_CopySnapshot.html#USER_CopySnapshot.Shared ("if
+    the shared DB snapshot is encrypted, you can only copy it in the same Region").
+    """
+    kind, source = _copy_source(call)
+    where, snapshot = call.model.snapshot(kind, source)
+    if snapshot is None or where.account_id == call.model.account_id or where.region == call.model.region:
+        return
+    if kind == CLUSTER_SNAPSHOT or _encrypted(snapshot):
+        raise refuse(
+            "InvalidParameterValue",
+            f"The shared snapshot {source} can only be copied in its own Region ({where.region}).",
+        )
+
+
+@rule("CopyDBSnapshot", "CopyDBClusterSnapshot")
+def encrypted_copies_leaving_their_account_or_region_name_a_key(call: Call) -> None:
+    """Copying an encrypted snapshot shared from another account, or from another Region, needs ``KmsKeyId``: a
+    key of the caller's, valid in the destination Region.
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CopyDBSnapshot.html (KmsKeyId: "if you copy an
+    encrypted DB snapshot that is shared from another AWS account, then you must specify a value for KmsKeyId";
+    "if you copy an encrypted DB snapshot to a different AWS Region, then you must specify an AWS KMS key
+    identifier for the destination AWS Region").
+    """
+    kind, source = _copy_source(call)
+    where, snapshot = call.model.snapshot(kind, source)
+    if snapshot is None or not _encrypted(snapshot) or call.get("KmsKeyId"):
+        return
+    if where.scope != call.model.scope:
+        raise refuse(
+            "KMSKeyNotAccessibleFault",
+            "The target KMS key [None] does not exist, is not enabled or you do not have permissions to access it.",
+        )
+
+
+@rule("CopyDBSnapshot", "CopyDBClusterSnapshot")
+def shared_snapshot_keys_must_let_the_copying_account_in(call: Call) -> None:
+    """An encrypted snapshot shared by another account is copied only if that account's key lets the caller use
+    it (its key policy grants the caller's account kms:CreateGrant, kms:Decrypt and kms:DescribeKey); an AWS
+    managed key never does.
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ShareSnapshot.html#USER_ShareSnapshot.Encrypted
+    ("Allowing access to an AWS KMS key": the key policy must name the target account) and
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_CopySnapshot.html#USER_CopySnapshot.Shared.
+    """
+    kind, source = _copy_source(call)
+    where, snapshot = call.model.snapshot(kind, source)
+    if snapshot is None or where.account_id == call.model.account_id or not _encrypted(snapshot):
+        return
+    key = where.key(str(snapshot.kms_key_id))
+    if key is None or not lets_account_use(key, call.model.account_id):
+        raise refuse(
+            "KMSKeyNotAccessibleFault",
+            f"The source snapshot KMS key [{snapshot.kms_key_id}] does not exist, is not enabled or you do not have "
+            "permissions to access it.",
+        )
+
+
+@rule("CopyDBSnapshot", "CopyDBClusterSnapshot")
+def copy_keys_are_keys_of_the_destination_region(call: Call) -> None:
+    """The ``KmsKeyId`` of a copy is an enabled key valid in the Region the call is made in (the destination):
+    KMS keys are regional, so a cross-Region copy is called in the destination Region with a key of that Region.
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_CopySnapshot.html#USER_CopySnapshot.Encryption
+    ("if you copy an encrypted snapshot across Regions, you must specify a KMS key valid in the destination AWS
+    Region") and https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CopyDBSnapshot.html.
+    """
+    key_id = call.get("KmsKeyId")
+    if not key_id:
+        return
+    key_id = str(key_id)
+    account, region = call.model.account_id, call.model.region
+    if key_id.startswith("arn:"):
+        parts = key_id.split(":")
+        account, region = parts[4], parts[3]
+    key = call.model.in_scope(account, region).key(key_id) if region == call.model.region else None
+    usable = key is not None and getattr(key, "enabled", True) and lets_account_use(key, call.model.account_id)
+    if not usable:
+        raise refuse(
+            "KMSKeyNotAccessibleFault",
+            f"Specified KMS key [{key_id}] does not exist, is not enabled or you do not have permissions to access it.",
+        )
+
+
+@rule("CopyDBSnapshot", "CopyDBClusterSnapshot")
+def cross_region_copies_of_encrypted_snapshots_carry_a_presigned_url(call: Call) -> None:
+    """A copy of an encrypted snapshot from another Region is called in the destination Region with a
+    ``PreSignedUrl`` for the source Region (the SDKs make it from ``SourceRegion``).
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CopyDBSnapshot.html (PreSignedUrl, SourceRegion:
+    "the Region where you call the CopyDBSnapshot operation is the destination Region").
+    """
+    kind, source = _copy_source(call)
+    where, snapshot = call.model.snapshot(kind, source)
+    if snapshot is None or where.region == call.model.region or not _encrypted(snapshot) or call.get("PreSignedUrl"):
+        return
+    raise refuse(
+        "InvalidParameterValue",
+        f"Copying the encrypted snapshot {source} from {where.region} needs a PreSignedUrl for that Region "
+        f"(call the copy in {call.model.region} with SourceRegion {where.region}).",
+    )
+
+
+@rule("CopyDBSnapshot", "CopyDBClusterSnapshot")
+def copies_in_flight_to_a_region_are_limited(call: Call) -> None:
+    """An account has at most 20 snapshot copies from other Regions in progress to one destination Region.
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_CopySnapshot.html#USER_CopySnapshot.Limitations
+    ("you can have up to 20 snapshot copy requests in progress to a single destination Region per account";
+    older versions of the guide said five). RDS answers SnapshotQuotaExceeded.
+    """
+    kind, source = _copy_source(call)
+    where, _ = call.model.snapshot(kind, source)
+    if where.region == call.model.region:
+        return
+    limit = call.model.quotas.copies_in_flight_per_region
+    if len(call.model.copies_in_flight()) >= limit:
+        raise refuse("SnapshotQuotaExceeded", f"Cannot copy more than {limit} snapshots across regions")
 
 
 # -- the model -----------------------------------------------------------------------------------------------
@@ -457,7 +645,12 @@ class _Consistency:
 
 
 class StrictRds:
-    """RDS's rules and timing over one moto account and region; installed by :mod:`trapheus_local.rds_calls`."""
+    """RDS's rules and timing over one moto account and region; installed by :mod:`trapheus_local.rds_calls`.
+
+    The emulator holds one for its own account and region; :meth:`in_scope` gives the model of any other
+    account and region (made on first use, with RDS's default quotas), sharing the clock, the latency model
+    and whether operations finish at once.
+    """
 
     def __init__(
         self,
@@ -469,6 +662,7 @@ class StrictRds:
         quotas: Quotas | None = None,
         assumptions: Assumptions = DEFAULT_ASSUMPTIONS,
         eventual_consistency: bool = True,
+        root: StrictRds | None = None,
     ) -> None:
         self.latency = latency
         self.now = now
@@ -477,12 +671,40 @@ class StrictRds:
         self.quotas = quotas or Quotas()
         self.assumptions = assumptions
         self.eventual_consistency = eventual_consistency
-        self._lock = threading.RLock()
+        self._root = root or self
+        self._lock = self._root._lock if root is not None else threading.RLock()
         self._released_at: dict[tuple[str, str], float] = {}  # identifier renamed away -> when it is free
         self._resolves_from: dict[tuple[str, str], float] = {}  # renamed database -> when its new name resolves
         self._storage_changed: dict[str, float] = {}  # resource id -> last storage modification
         self._consistency = _Consistency()
-        self._instant = 0  # > 0: operations finish at once (arranging the world before a run)
+        self._cross_region_copies: set[tuple[str, str]] = set()  # (kind, target) copied here from another region
+        self._instant_count = 0  # > 0 (on the root): operations finish at once (arranging the world before a run)
+        self._scopes: dict[tuple[str, str], StrictRds] = {(account_id, region): self} if root is None else {}
+
+    @property
+    def scope(self) -> tuple[str, str]:
+        return (self.account_id, self.region)
+
+    @property
+    def _instant(self) -> int:
+        return self._root._instant_count
+
+    def in_scope(self, account_id: str, region: str) -> StrictRds:
+        """The model of RDS in ``account_id`` and ``region`` (this one's when they are its own)."""
+        root = self._root
+        with root._lock:
+            found = root._scopes.get((account_id, region))
+            if found is None:
+                found = StrictRds(
+                    root.latency, root.now, account_id=account_id, region=region, assumptions=root.assumptions,
+                    eventual_consistency=root.eventual_consistency, root=root,
+                )
+                root._scopes[(account_id, region)] = found
+            return found
+
+    def scopes(self) -> list[StrictRds]:
+        with self._root._lock:
+            return list(self._root._scopes.values())
 
     # -- hooks (rds_calls) ---------------------------------------------------------------------------
 
@@ -512,7 +734,7 @@ class StrictRds:
         """The phases a successful call puts its resource through (the latency model's timing)."""
         if self._instant:
             return []
-        return RdsTiming(self._size_gib(operation, params), self.assumptions).phases(operation, params)
+        return RdsTiming(self._size_gib(operation, params), self._root.assumptions).phases(operation, params)
 
     def after(self, operation: str, params: Mapping[str, Any]) -> None:
         """Effects RDS has and moto lacks, once moto has handled the call."""
@@ -527,6 +749,11 @@ class StrictRds:
                 instance = self.backend.databases.get(str(params.get("DBInstanceIdentifier")))
                 if instance is not None and any(name in params for name in _STORAGE_PARAMETERS):
                     self._storage_changed[instance.dbi_resource_id] = self.now()
+            if operation in _COPY_SOURCES:
+                source = self.locate(str(params.get(_COPY_SOURCES[operation]) or ""))
+                if source is not None and source[1] != self.region:
+                    kind = CLUSTER_SNAPSHOT if "Cluster" in operation else SNAPSHOT
+                    self._cross_region_copies.add((kind, str(params.get(_CREATES[operation][1]))))
 
     def before_delete(self, operation: str, params: Mapping[str, Any]) -> None:
         """Deleting a source instance promotes its read replicas to standalone instances.
@@ -568,21 +795,25 @@ class StrictRds:
 
     @contextlib.contextmanager
     def instantly(self) -> Iterator[None]:
-        """Operations inside finish at once and are seen at once (databases that existed before the run)."""
-        with self._lock:
-            self._instant += 1
+        """Operations inside finish at once and are seen at once (databases that existed before the run), in
+        every account and region."""
+        root = self._root
+        with root._lock:
+            root._instant_count += 1
         try:
             yield
         finally:
-            with self._lock:
-                self._instant -= 1
+            with root._lock:
+                root._instant_count -= 1
 
     def settle(self) -> None:
-        """Enough time has passed: the API is consistent again, renamed-away names are free, new names resolve."""
+        """Enough time has passed: the API is consistent again, renamed-away names are free, new names resolve
+        (in every account and region)."""
         with self._lock:
-            self._consistency.hidden_once.clear()
-            self._released_at.clear()
-            self._resolves_from.clear()
+            for model in self.scopes():
+                model._consistency.hidden_once.clear()
+                model._released_at.clear()
+                model._resolves_from.clear()
 
     def made_by_cloudformation(self, kind: str, identifier: str, stack_name: str, logical_id: str) -> None:
         """Give a database the tags CloudFormation sets on the resources it creates (no API may set ``aws:`` keys).
@@ -608,7 +839,7 @@ class StrictRds:
         """The status a describe would show now (None: no such resource)."""
         if not identifier:
             return None
-        shown, _ = self.latency.peek(kind, identifier)
+        shown, _ = self.latency.peek(kind, identifier, self.scope)
         resource = self._resource(kind, identifier)
         if resource is None:
             return shown if shown == "deleting" else None
@@ -618,6 +849,42 @@ class StrictRds:
 
     def exists(self, kind: str, identifier: str) -> bool:
         return self._resource(kind, identifier) is not None
+
+    def locate(self, identifier: str) -> tuple[str, str, str] | None:
+        """(account, region, name) of a resource named by its ARN, or by its identifier in this scope."""
+        if not identifier:
+            return None
+        if identifier.startswith("arn:"):
+            parts = identifier.split(":", 6)
+            return (parts[4], parts[3], parts[6]) if len(parts) == 7 else None
+        return (self.account_id, self.region, identifier)
+
+    def snapshot(self, kind: str, identifier: str) -> tuple[StrictRds, Any]:
+        """The model of the scope a snapshot (named by identifier or ARN) lives in, and the snapshot (or None)."""
+        where = self.locate(identifier)
+        if where is None:
+            return self, None
+        model = self.in_scope(where[0], where[1])
+        return model, model._resource(kind, where[2])
+
+    def key(self, key_id: str) -> Any:
+        """The KMS key ``key_id`` (id, ARN or alias) names in this scope, or None."""
+        from moto.kms.models import kms_backends
+
+        try:
+            return kms_backends[self.account_id][self.region].describe_key(key_id)
+        except Exception:  # noqa: BLE001 - moto answers unknown ids and aliases with several exception types
+            return None
+
+    def copies_in_flight(self) -> list[str]:
+        """Copies from other Regions to this scope that are still in progress."""
+        in_flight = []
+        for kind, name in list(self._cross_region_copies):
+            if self.status(kind, name) in ("copying", "creating"):
+                in_flight.append(name)
+            else:
+                self._cross_region_copies.discard((kind, name))
+        return in_flight
 
     def reserved(self, kind: str, identifier: str) -> bool:
         released = self._released_at.get((kind, identifier))
@@ -702,7 +969,7 @@ class StrictRds:
         kind = INSTANCE if operation == "ModifyDBInstance" else CLUSTER
         old_name = str(params.get("DBInstanceIdentifier" if kind == INSTANCE else "DBClusterIdentifier"))
         # the rename is done when its ``renaming`` phase ends (whatever timing the latency model runs)
-        shown, until = self.latency.peek(kind, new_name)
+        shown, until = self.latency.peek(kind, new_name, self.scope)
         done = until if shown == "renaming" and until is not None else self.now()
         self._released_at[(kind, old_name)] = done
         self._resolves_from[(kind, new_name)] = done
@@ -736,11 +1003,51 @@ class StrictRds:
         instance = backend.databases.get(instance_id) if instance_id else None
         if instance is not None and not getattr(instance, "db_cluster_identifier", None):
             return float(instance.allocated_storage or 0)
-        snapshot_id = str(params.get("DBSnapshotIdentifier") or params.get("SourceDBSnapshotIdentifier") or "").split(":")[-1]
-        snapshot = backend.database_snapshots.get(snapshot_id)
+        _, snapshot = self.snapshot(SNAPSHOT, str(params.get("DBSnapshotIdentifier") or params.get("SourceDBSnapshotIdentifier") or ""))
         if snapshot is not None:
             return float(getattr(snapshot, "allocated_storage", 0) or 0)
         return CLUSTER_VOLUME_GIB
+
+
+def lets_account_use(key: Any, account_id: str) -> bool:
+    """Whether ``account_id`` may use ``key`` for a snapshot copy: its own key, or a customer managed key whose
+    policy allows that account the actions RDS needs (:data:`SHARED_KEY_ACTIONS`)."""
+    if getattr(key, "account_id", account_id) == account_id:
+        return True
+    if getattr(key, "key_manager", None) == "AWS":
+        return False
+    try:
+        statements = json.loads(getattr(key, "policy", "") or "{}").get("Statement", [])
+    except ValueError:
+        return False
+    allowed: set[str] = set()
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if statement.get("Effect") != "Allow" or not _names_account(statement.get("Principal"), account_id):
+            continue
+        actions = statement.get("Action", [])
+        allowed.update([actions] if isinstance(actions, str) else actions)
+    if "*" in allowed or "kms:*" in allowed:
+        return True
+    return SHARED_KEY_ACTIONS <= allowed
+
+
+def _names_account(principal: Any, account_id: str) -> bool:
+    if principal == "*":
+        return True
+    names = principal.get("AWS", []) if isinstance(principal, dict) else []
+    names = [names] if isinstance(names, str) else names
+    return any(name in ("*", account_id) or str(name).startswith(f"arn:aws:iam::{account_id}:") for name in names)
+
+
+def _copy_source(call: Call) -> tuple[str, str]:
+    kind = CLUSTER_SNAPSHOT if call.operation == "CopyDBClusterSnapshot" else SNAPSHOT
+    return kind, str(call.get(_COPY_SOURCES[call.operation]) or "")
+
+
+def _encrypted(snapshot: Any) -> bool:
+    return bool(getattr(snapshot, "encrypted", False) or getattr(snapshot, "storage_encrypted", False)) and bool(
+        getattr(snapshot, "kms_key_id", None)
+    )
 
 
 def _changes_storage(params: Mapping[str, Any], instance: DBInstance) -> bool:

@@ -1,4 +1,4 @@
-"""Failure alerts: what went wrong in a run, told by email (SES) and Slack.
+"""Failure alerts: what went wrong in a run, told by email (SES), Slack and an SNS topic (as JSON).
 
 The state machines hand the alert handlers ``$.request``, ``$.failure``,
 ``$.rollback``, ``kind`` and ``$$.Execution``; the table workflows' requests name a
@@ -50,6 +50,7 @@ FAILURE_EVENT_SUFFIXES = ("Failed", "TimedOut")
 class AlertKind(str, Enum):
     RESTORE = "restore"
     EXPORT = "export"  # a warning: the restore went on without the export
+    BACKUP = "backup"  # a backup run: some databases failed, were refused, or are past their recovery point
     TABLE_BACKUP = "table-backup"
     TABLE_RESTORE = "table-restore"
     TABLE_CLEANUP = "table-cleanup"  # a table run was stopped or timed out; the clean-up reports what it did
@@ -105,7 +106,7 @@ class Alert:
         execution_arn = _optional_text(execution.get("Id"))
         kind = next((k for k in AlertKind if k.value == event.get("kind")), AlertKind.RESTORE)
         return cls(
-            identifier=_text(request.get("table") if kind.is_table else request.get("identifier")),
+            identifier=_text(request.get("table") if kind.is_table else request.get("identifier") or request.get("policy")),
             task=_table_task(kind, request) if kind.is_table else _text(request.get("task")),
             database_type="DynamoDB table" if kind.is_table else _database_type(request.get("isCluster")),
             snapshot_identifier=_optional_text(request.get("backupId") if kind.is_table else request.get("snapshotIdentifier")),
@@ -341,6 +342,8 @@ def locate_failed_step(alert: Alert, client: Any = None) -> Alert:
 
 
 def subject(alert: Alert) -> str:
+    if alert.kind is AlertKind.BACKUP:
+        return _clip(f"[trapheus] BACKUP NEEDS ATTENTION: policy {alert.identifier}", VALUE_LIMIT)
     if alert.kind is AlertKind.TABLE_CLEANUP:
         return _clip(f"[trapheus] STOPPED: {alert.task} of {alert.identifier}", VALUE_LIMIT)
     if alert.kind is AlertKind.EXPORT:
@@ -349,6 +352,8 @@ def subject(alert: Alert) -> str:
 
 
 def headline(alert: Alert) -> str:
+    if alert.kind is AlertKind.BACKUP:
+        return f"The backup run of policy {alert.identifier} did not back everything up (see below)."
     if alert.kind is AlertKind.TABLE_CLEANUP:
         return (
             f"A {alert.task} run of {alert.database_type} {alert.identifier} was stopped before it finished; "
@@ -548,3 +553,51 @@ def send_slack(alert: Alert, webhook_urls: Sequence[str], session: requests.Sess
         raise AlertError(f"{len(problems)} of {len(urls)} Slack webhooks failed ({'; '.join(problems)})")
     logger.info("Slack alert sent", webhooks=len(urls))
     return AlertResult("slack", len(urls), False)
+
+
+# --- SNS ------------------------------------------------------------------------------------------
+
+SNS_SUBJECT_LIMIT = 100  # SNS refuses a longer Subject
+
+
+def alert_document(alert: Alert) -> dict[str, Any]:
+    """The alert as one JSON document, for pagers and chat integrations that subscribe to the topic."""
+    return {
+        "source": "trapheus",
+        "kind": alert.kind.value,
+        "subject": subject(alert),
+        "headline": headline(alert),
+        "identifier": alert.identifier,
+        "task": alert.task,
+        "databaseType": alert.database_type,
+        "snapshotIdentifier": alert.snapshot_identifier,
+        "failedStep": alert.failed_step,
+        "error": alert.error,
+        "message": alert.message,
+        "rollback": alert.rollback,
+        "rollbackOutcome": alert.rollback_outcome,
+        "execution": {"name": alert.execution_name, "arn": alert.execution_arn, "startedAt": alert.started_at},
+        "consoleUrl": alert.console_url,
+    }
+
+
+def _sns_subject(alert: Alert) -> str:
+    # SNS takes printable ASCII only, no line breaks, and at most 100 characters
+    text = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in subject(alert))
+    return text[:SNS_SUBJECT_LIMIT]
+
+
+def send_sns(alert: Alert, topic_arn: str | None, sns_client: Any = None) -> AlertResult:
+    """Publish ``alert`` as JSON to the topic; skipped when there is none."""
+    if not topic_arn:
+        return AlertResult("sns", 0, True, "no alert topic configured")
+    sns = sns_client or clients.client("sns")
+    with aws_errors(AlertError, "publishing the alert to the SNS topic"):
+        response = sns.publish(
+            TopicArn=topic_arn,
+            Subject=_sns_subject(alert),
+            Message=json.dumps(alert_document(alert)),
+            MessageAttributes={"kind": {"DataType": "String", "StringValue": alert.kind.value}},
+        )
+    logger.info("SNS alert published", message_id=response.get("MessageId"))
+    return AlertResult("sns", 1, False)

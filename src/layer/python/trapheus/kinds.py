@@ -24,6 +24,9 @@ class SnapshotKind:
     not_found_codes: frozenset[str]
     exists_codes: frozenset[str]
     arn_key: str
+    attribute_op: str = ""  # shares the snapshot (ModifyDB[Cluster]SnapshotAttribute)
+    encrypted_key: str = "Encrypted"
+    original_time_key: str | None = None  # the source time a copy holds (instance snapshots only)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ INSTANCE_SNAPSHOT = SnapshotKind(
     not_found_codes=frozenset({"DBSnapshotNotFound", "DBSnapshotNotFoundFault"}),
     exists_codes=frozenset({"DBSnapshotAlreadyExists", "DBSnapshotAlreadyExistsFault"}),
     arn_key="DBSnapshotArn",
+    attribute_op="modify_db_snapshot_attribute",
+    encrypted_key="Encrypted",
+    original_time_key="OriginalSnapshotCreateTime",
 )
 
 CLUSTER_SNAPSHOT = SnapshotKind(
@@ -84,6 +90,8 @@ CLUSTER_SNAPSHOT = SnapshotKind(
     not_found_codes=frozenset({"DBClusterSnapshotNotFoundFault", "DBClusterSnapshotNotFound"}),
     exists_codes=frozenset({"DBClusterSnapshotAlreadyExistsFault", "DBClusterSnapshotAlreadyExists"}),
     arn_key="DBClusterSnapshotArn",
+    attribute_op="modify_db_cluster_snapshot_attribute",
+    encrypted_key="StorageEncrypted",
 )
 
 INSTANCE = DatabaseKind(

@@ -1,4 +1,4 @@
-"""One run per database: the lock item the workflow writes to DynamoDB.
+"""One run per database: the lock item the workflows write to DynamoDB.
 
 The state machine takes and releases the lock itself (a conditional PutItem and
 DeleteItem through the DynamoDB service integration); this module names the
@@ -15,6 +15,17 @@ from trapheus import clients
 
 def lock_key(is_cluster: bool, identifier: str) -> str:
     return f"{'cluster' if is_cluster else 'instance'}:{identifier}"
+
+
+def lock_settings(is_cluster: bool, identifier: str, environ: Any) -> dict[str, str]:
+    """What the workflow writes to take the lock: its key, now, and when it expires (``LOCK_TIMEOUT_MINUTES``).
+
+    Every workflow that changes a database (restore, backup) takes the same key, so they never interleave.
+    """
+    now = int(time.time())
+    minutes = int(environ.get("LOCK_TIMEOUT_MINUTES") or 720)
+    # DynamoDB numbers travel as strings in the service integration
+    return {"key": lock_key(is_cluster, identifier), "now": str(now), "expiresAt": str(now + minutes * 60)}
 
 
 def lock_holder(is_cluster: bool, identifier: str, table: str | None, dynamodb: Any = None) -> str | None:

@@ -8,7 +8,6 @@ without refusing anything.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -25,7 +24,7 @@ from trapheus.errors import (
 )
 from trapheus.inputs import RestoreRequest, Strategy, Task, parse_request
 from trapheus.kinds import CLUSTER, INSTANCE, DatabaseKind, kind_for
-from trapheus.locks import lock_holder, lock_key
+from trapheus.locks import lock_holder, lock_settings
 from trapheus.names import RestoreNames, derive_names
 from trapheus.snapshots import find_snapshot, require_available
 
@@ -215,13 +214,6 @@ def survey(request: RestoreRequest, run_id: str, rds: Any = None, environ: Any =
     return found
 
 
-def _lock_settings(request: RestoreRequest, environ: Any) -> dict[str, str]:
-    now = int(time.time())
-    minutes = int(environ.get("LOCK_TIMEOUT_MINUTES") or 720)
-    # DynamoDB numbers travel as strings in the service integration
-    return {"key": lock_key(request.is_cluster, request.identifier), "now": str(now), "expiresAt": str(now + minutes * 60)}
-
-
 def prepare(raw_input: Any, run_id: str, rds: Any = None, environ: Any = None) -> dict:
     env = os.environ if environ is None else environ
     request = parse(raw_input, env)
@@ -235,7 +227,7 @@ def prepare(raw_input: Any, run_id: str, rds: Any = None, environ: Any = None) -
         "request": request.to_dict(),
         "names": found.names.to_dict(),
         "configuration": found.configuration,
-        "lock": _lock_settings(request, env),
+        "lock": lock_settings(request.is_cluster, request.identifier, env),
         "expiredCopy": found.expired_copy,
         "notice": _data_notice(request, found, env),
     }

@@ -48,3 +48,6 @@ FAILED_CLUSTER_STATUSES = frozenset(
 )
 
 GONE = frozenset({"deleting", "deleted"})
+
+# A snapshot in any of these will never become available (botocore's DBSnapshotAvailable waiter fails on them).
+FAILED_SNAPSHOT_STATUSES = frozenset({"failed", "deleting", "deleted", "incompatible-restore", "incompatible-parameters"})

@@ -174,7 +174,7 @@ def context_keys(event: Any) -> dict[str, Any]:
     """Identifier and execution name for log lines, from whatever shape the event has."""
     if not isinstance(event, dict):
         return {}
-    request = event.get("request") or event.get("input") or {}
+    request = event.get("request") or event.get("database") or event.get("input") or {}
     named = (request.get("identifier") or request.get("table")) if isinstance(request, dict) else None
     identifier = event.get("identifier") or event.get("table") or named
     return {"identifier": identifier, "execution": _run_id(event)}
