@@ -83,6 +83,7 @@ _TRANSITIONS: dict[str, tuple[str, str, str]] = {
     "RestoreDBClusterToPointInTime": (CLUSTER, "DBClusterIdentifier", "creating"),
     "ModifyDBCluster": (CLUSTER, "DBClusterIdentifier", "modifying"),
     "DeleteDBCluster": (CLUSTER, "DBClusterIdentifier", "deleting"),
+    "BacktrackDBCluster": (CLUSTER, "DBClusterIdentifier", "backtracking"),
     "CreateDBSnapshot": (SNAPSHOT, "DBSnapshotIdentifier", "creating"),
     "CopyDBSnapshot": (SNAPSHOT, "TargetDBSnapshotIdentifier", "creating"),
     "CreateDBClusterSnapshot": (CLUSTER_SNAPSHOT, "DBClusterSnapshotIdentifier", "creating"),

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 from unittest import mock
 
+from botocore import xform_name
 from moto.core.responses import ActionResult
+from moto.rds.exceptions import RDSClientError
 from moto.rds.models import DBCluster, DBInstance, DBInstanceClustered, MasterUserSecret, RDSBackend
 from moto.rds.responses import RDSResponse
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
@@ -207,8 +209,11 @@ def _restores_start_from_the_snapshot() -> Iterator[None]:
     # AddRoleTo*), engine lifecycle support as the call says (default: extended support on,
     # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/extended-support-creating-db-instance.html) and
     # the standard Database Insights mode.
+    # The same holds for a restore to a point in time (API_RestoreDBInstanceToPointInTime.html, same parameters).
     restore_instance = RDSBackend.restore_db_instance_from_db_snapshot
     restore_cluster = RDSBackend.restore_db_cluster_from_snapshot
+    restore_instance_in_time = RDSBackend.restore_db_instance_to_point_in_time
+    restore_cluster_in_time = RDSBackend.restore_db_cluster_to_point_in_time
 
     def reset(restored: Any, overrides: dict[str, Any], is_instance: bool) -> None:
         lifecycle = overrides.get("engine_lifecycle_support")
@@ -233,9 +238,63 @@ def _restores_start_from_the_snapshot() -> Iterator[None]:
         reset(restored, overrides, False)
         return restored
 
+    def instance_in_time(self: RDSBackend, source_db_identifier: str, target_db_identifier: str, overrides: dict[str, Any]) -> Any:
+        restored = restore_instance_in_time(self, source_db_identifier, target_db_identifier, overrides)
+        reset(restored, overrides, True)
+        return restored
+
+    def cluster_in_time(self: RDSBackend, *args: Any, **kwargs: Any) -> Any:
+        restored = restore_cluster_in_time(self, *args, **kwargs)
+        reset(restored, kwargs, False)
+        return restored
+
     with (
         mock.patch.object(RDSBackend, "restore_db_instance_from_db_snapshot", instance),
         mock.patch.object(RDSBackend, "restore_db_cluster_from_snapshot", cluster),
+        mock.patch.object(RDSBackend, "restore_db_instance_to_point_in_time", instance_in_time),
+        mock.patch.object(RDSBackend, "restore_db_cluster_to_point_in_time", cluster_in_time),
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def _point_in_time_sources_by_resource_id() -> Iterator[None]:
+    # RestoreDBInstanceToPointInTime and RestoreDBClusterToPointInTime name their source by identifier or by
+    # resource id (SourceDbiResourceId, SourceDbClusterResourceId), which survives renames. moto ignores
+    # SourceDbiResourceId (it restores the first instance it finds) and fails on SourceDbClusterResourceId.
+    # In RDS the database with that resource id is the source; an unknown one is not found
+    # (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBInstanceToPointInTime.html).
+    restore_instance, restore_cluster = RDSResponse.restore_db_instance_to_point_in_time, RDSResponse.restore_db_cluster_to_point_in_time
+
+    def by_resource_id(store: Any, name: str, resource_id: str, attribute: str, code: str) -> Callable[[Any], None]:
+        def resolve(response: RDSResponse) -> None:
+            wanted = response.params.get(resource_id)
+            if not wanted or response.params.get(name):
+                return
+            found = next((key for key, r in list(store(response.backend).items()) if getattr(r, attribute, None) == wanted), None)
+            if found is None:
+                raise RDSClientError(code, f"No automated backup with resource id {wanted} was found.")
+            response.params[name] = found
+            del response.params[resource_id]
+
+        return resolve
+
+    instance_source = by_resource_id(lambda b: b.databases, "SourceDBInstanceIdentifier", "SourceDbiResourceId", "dbi_resource_id",
+                                     "DBInstanceAutomatedBackupNotFound")
+    cluster_source = by_resource_id(lambda b: b.clusters, "SourceDBClusterIdentifier", "SourceDbClusterResourceId",
+                                    "db_cluster_resource_id", "DBClusterAutomatedBackupNotFoundFault")
+
+    def instance(self: RDSResponse) -> Any:
+        instance_source(self)
+        return restore_instance(self)
+
+    def cluster(self: RDSResponse) -> Any:
+        cluster_source(self)
+        return restore_cluster(self)
+
+    with (
+        mock.patch.object(RDSResponse, "restore_db_instance_to_point_in_time", instance),
+        mock.patch.object(RDSResponse, "restore_db_cluster_to_point_in_time", cluster),
     ):
         yield
 
@@ -277,6 +336,38 @@ def _aws_managed_keys_are_aws_managed() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _nested_executions_speak_asl() -> Iterator[None]:
+    # A ``states:startExecution`` task (.sync, .sync:2) takes its parameters as the ASL writes them
+    # (StateMachineArn, Input, Name) and gives its result the same way (ExecutionArn, Output, Status...):
+    # https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html. moto's interpreter hands the
+    # parameters to boto3 unchanged, which refuses them, and gives boto3's casing back. The conversion both ways is
+    # by the Step Functions API model, as Step Functions does it.
+    import botocore.session
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import StateTaskServiceSfn
+
+    normalise_parameters, normalise_response = StateTaskServiceSfn._normalise_parameters, StateTaskServiceSfn._normalise_response
+    model = botocore.session.get_session().get_service_model("stepfunctions")
+
+    def operation(self: StateTaskServiceSfn, service_action_name: str | None) -> Any:
+        action = self._get_boto_service_action(service_action_name)
+        return model.operation_model(next(name for name in model.operation_names if xform_name(name) == action))
+
+    def parameters(self: StateTaskServiceSfn, parameters: dict, boto_service_name: str | None = None, service_action_name: str | None = None) -> None:
+        normalise_parameters(self, parameters, boto_service_name, service_action_name)
+        self._to_boto_request(parameters, operation(self, service_action_name).input_shape)
+
+    def response(self: StateTaskServiceSfn, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None) -> None:
+        normalise_response(self, response, boto_service_name, service_action_name)
+        self._from_boto_response(response, operation(self, service_action_name).output_shape)
+
+    with (
+        mock.patch.object(StateTaskServiceSfn, "_normalise_parameters", parameters),
+        mock.patch.object(StateTaskServiceSfn, "_normalise_response", response),
+    ):
+        yield
+
+
 SHIMS: tuple[Shim, ...] = (
     Shim(
         name="unique_automated_snapshot_names",
@@ -305,8 +396,13 @@ SHIMS: tuple[Shim, ...] = (
     ),
     Shim(
         name="restores_start_from_the_snapshot",
-        aws_behaviour="a restored database has no managed secret, no associated roles, and the lifecycle support the restore asked for",
+        aws_behaviour="a restored database (from a snapshot or a point in time) has no managed secret, no associated roles, and the lifecycle support the restore asked for",
         install=_restores_start_from_the_snapshot,
+    ),
+    Shim(
+        name="point_in_time_sources_by_resource_id",
+        aws_behaviour="a restore to a point in time copies the database its source resource id names",
+        install=_point_in_time_sources_by_resource_id,
     ),
     Shim(
         name="engine_versions_are_described",
@@ -317,6 +413,11 @@ SHIMS: tuple[Shim, ...] = (
         name="aws_managed_keys_are_aws_managed",
         aws_behaviour="the keys behind alias/aws/* are AWS managed keys",
         install=_aws_managed_keys_are_aws_managed,
+    ),
+    Shim(
+        name="nested_executions_speak_asl",
+        aws_behaviour="a states:startExecution task takes and gives StateMachineArn, Input, ExecutionArn and Output as the ASL names them",
+        install=_nested_executions_speak_asl,
     ),
     Shim(
         name="executions_without_a_name_get_one",

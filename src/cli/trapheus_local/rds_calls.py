@@ -110,6 +110,8 @@ def intercepted(
 
     with contextlib.ExitStack() as stack:
         stack.enter_context(mock.patch.object(RDSResponse, "call_action", call_action))
+        if strict is not None:
+            stack.enter_context(strict.described())
         for extension in extensions:
             for operation, serve in extension.operations().items():
                 stack.enter_context(

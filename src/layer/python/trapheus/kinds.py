@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from botocore import xform_name
+
 
 @dataclass(frozen=True)
 class SnapshotKind:
@@ -27,6 +29,26 @@ class SnapshotKind:
 
 
 @dataclass(frozen=True)
+class RestoreOperation:
+    """One RDS call that restores a database under a new identifier, and how it names what it restores from.
+
+    ``source_param`` names the snapshot, or the original by its resource id (which survives renames);
+    ``time_param`` is the point in time, for the calls that take one; ``fixed`` are arguments every call gets.
+    """
+
+    name: str  # botocore operation name, e.g. RestoreDBInstanceToPointInTime
+    target_param: str
+    source_param: str
+    time_param: str | None = None
+    fixed: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def method(self) -> str:
+        """The boto3 client method."""
+        return xform_name(self.name)
+
+
+@dataclass(frozen=True)
 class DatabaseKind:
     name: str
     id_param: str
@@ -34,8 +56,8 @@ class DatabaseKind:
     describe_op: str
     modify_op: str
     delete_op: str
-    restore_op: str
-    restore_snapshot_param: str
+    from_snapshot: RestoreOperation
+    to_point_in_time: RestoreOperation
     list_key: str
     result_key: str
     status_key: str
@@ -93,8 +115,8 @@ INSTANCE = DatabaseKind(
     describe_op="describe_db_instances",
     modify_op="modify_db_instance",
     delete_op="delete_db_instance",
-    restore_op="restore_db_instance_from_db_snapshot",
-    restore_snapshot_param="DBSnapshotIdentifier",
+    from_snapshot=RestoreOperation("RestoreDBInstanceFromDBSnapshot", "DBInstanceIdentifier", "DBSnapshotIdentifier"),
+    to_point_in_time=RestoreOperation("RestoreDBInstanceToPointInTime", "TargetDBInstanceIdentifier", "SourceDbiResourceId", "RestoreTime"),
     list_key="DBInstances",
     result_key="DBInstance",
     status_key="DBInstanceStatus",
@@ -112,8 +134,12 @@ CLUSTER = DatabaseKind(
     describe_op="describe_db_clusters",
     modify_op="modify_db_cluster",
     delete_op="delete_db_cluster",
-    restore_op="restore_db_cluster_from_snapshot",
-    restore_snapshot_param="SnapshotIdentifier",
+    from_snapshot=RestoreOperation("RestoreDBClusterFromSnapshot", "DBClusterIdentifier", "SnapshotIdentifier"),
+    # a full copy: a copy-on-write clone would share its volume with the original it is about to replace
+    to_point_in_time=RestoreOperation(
+        "RestoreDBClusterToPointInTime", "DBClusterIdentifier", "SourceDbClusterResourceId", "RestoreToTime",
+        fixed=(("RestoreType", "full-copy"),),
+    ),
     list_key="DBClusters",
     result_key="DBCluster",
     status_key="Status",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from trapheus import clients, databases, endpoints, exports, preflight, restore, retention, snapshots, waiters
+from trapheus import clients, databases, endpoints, exports, preflight, restore, retention, snapshots, sources, waiters
 from trapheus.errors import InvalidInputError, RestoreError
 from trapheus.names import RestoreNames
 
@@ -95,7 +95,8 @@ def restore_step(event: dict) -> dict:
     target, members = _target(event, names)
     action = event.get("action")
     if action == "restore":
-        outcome = restore.restore_twin(kind, names.snapshot, target, configuration, configuration.get("resourceId"))
+        source = sources.source_of(request, names, configuration)
+        outcome = restore.restore_twin(kind, source, target, configuration, configuration.get("resourceId"))
         return {"result": "restoring", **outcome}
     if action == "add_members":
         return restore.add_members(kind, target, configuration, members, int(event.get("attempt") or 0))
