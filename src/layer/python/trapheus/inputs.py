@@ -77,7 +77,7 @@ class RestoreRequest:
         return parse_request(data, export_default=False, strategy_default=data.get("strategy", Strategy.SWAP))
 
 
-def _require_bool(data: dict[str, Any], name: str, default: bool | None = None) -> bool:
+def require_bool(data: dict[str, Any], name: str, default: bool | None = None) -> bool:
     if name not in data:
         if default is None:
             raise InvalidInputError(f"missing required field '{name}' (true or false)")
@@ -117,19 +117,19 @@ def parse_request(data: Any, *, export_default: bool, strategy_default: Strategy
         task = None
     if task is None:
         raise InvalidInputError(f"'task' must be one of {', '.join(t.value for t in Task)}, got {data['task']!r}")
-    is_cluster = _require_bool(data, "isCluster")
+    is_cluster = require_bool(data, "isCluster")
     if task.to_point_in_time and "snapshotIdentifier" in data:
         raise InvalidInputError("a point_in_time_restore restores from the database's automated backups: give restoreTime, not snapshotIdentifier")
     snapshot = data.get("snapshotIdentifier", f"{identifier}-snapshot")
     # the names derived from a snapshot identifier are cut to fit (trapheus.names.fit): only RDS's limit applies
     limit = snapshot_id_max(is_cluster)
     snapshot = check_identifier(snapshot, field_name="snapshotIdentifier", max_length=limit, rds_max=limit)
-    export = _require_bool(data, "export", default=export_default)
+    export = require_bool(data, "export", default=export_default)
     strategy = _strategy(data, strategy_default)
-    restore_time = _restore_time(data, task)
+    restore_time = restore_time_of(data, task)
     if strategy is Strategy.BACKTRACK and not (task.to_point_in_time and is_cluster):
         raise InvalidInputError("strategy 'backtrack' rewinds an Aurora MySQL cluster: it needs task point_in_time_restore and isCluster true")
-    verify = _verify_function(data, task, strategy)
+    verify = verify_function_of(data, task, strategy)
     return RestoreRequest(identifier, task, is_cluster, snapshot, export, strategy, restore_time, verify)
 
 
@@ -152,7 +152,7 @@ def format_time(moment: datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
-def _restore_time(data: dict[str, Any], task: Task) -> str | None:
+def restore_time_of(data: dict[str, Any], task: Task) -> str | None:
     if not task.to_point_in_time:
         if "restoreTime" in data:
             raise InvalidInputError(f"'restoreTime' belongs to task point_in_time_restore, not {task.value}")
@@ -165,7 +165,7 @@ def _restore_time(data: dict[str, Any], task: Task) -> str | None:
     return format_time(parse_time(value))
 
 
-def _verify_function(data: dict[str, Any], task: Task, strategy: Strategy) -> str | None:
+def verify_function_of(data: dict[str, Any], task: Task, strategy: Strategy) -> str | None:
     if "verify" not in data:
         return None
     value = data["verify"]

@@ -23,7 +23,7 @@ from trapheus.errors import (
     InvalidInputError,
     TrapheusError,
 )
-from trapheus.inputs import RestoreRequest, Strategy, Task, parse_request
+from trapheus.inputs import RestoreRequest, Strategy, Task, format_time, parse_request
 from trapheus.point_in_time import RestorableWindow
 from trapheus.kinds import CLUSTER, INSTANCE, DatabaseKind, kind_for
 from trapheus.locks import lock_holder, lock_key
@@ -169,7 +169,7 @@ def _keys_and_roles(kind: DatabaseKind, configuration: dict, source: dict | None
     return keys, roles
 
 
-def _quota_needs(kind: DatabaseKind, request: RestoreRequest, configuration: dict, environ: Any) -> dict[str, int]:
+def quota_needs(kind: DatabaseKind, request: RestoreRequest, configuration: dict, environ: Any) -> dict[str, int]:
     """How many more of each quota the run holds at its peak."""
     snapshots = "ManualClusterSnapshots" if kind is CLUSTER else "ManualSnapshots"
     needs = {snapshots: 0, "DBInstances": 0, "DBClusters": 0}
@@ -233,7 +233,7 @@ def survey(request: RestoreRequest, run_id: str, rds: Any = None, environ: Any =
     refusal = hooks.not_allowed(request.verify_function, env)
     if refusal is not None:
         found.blockers.append(refusal)
-    found.blockers.extend(quotas.shortfalls(_quota_needs(kind, request, found.configuration, env), client))
+    found.blockers.extend(quotas.shortfalls(quota_needs(kind, request, found.configuration, env), client))
     return found
 
 
@@ -251,7 +251,7 @@ def _check_point_in_time(found: Survey, database: dict, client: Any) -> None:
         found.blockers.append(found.backtrack_refusal)
 
 
-def _lock_settings(request: RestoreRequest, environ: Any) -> dict[str, str]:
+def lock_settings(request: RestoreRequest, environ: Any) -> dict[str, str]:
     now = int(time.time())
     minutes = int(environ.get("LOCK_TIMEOUT_MINUTES") or 720)
     # DynamoDB numbers travel as strings in the service integration
@@ -266,18 +266,30 @@ def prepare(raw_input: Any, run_id: str, rds: Any = None, environ: Any = None) -
     found = survey(request, run_id, rds, env)
     if found.blockers:
         raise found.blockers[0]
+    return run_state(found, env)
+
+
+def run_state(found: Survey, environ: Any) -> dict:
+    """The workflow state every later step works from, for a survey without blockers."""
+    request = found.request
     assert found.names is not None and found.configuration is not None
     state = {
         "request": _resolved(request, found).to_dict(),
         "names": found.names.to_dict(),
         "configuration": found.configuration,
-        "lock": _lock_settings(request, env),
+        "lock": lock_settings(request, environ),
         "expiredCopy": found.expired_copy,
-        "notice": _data_notice(request, found, env),
+        "notice": _data_notice(request, found, environ),
+        "restoredTo": found.restore_time or _created(found.snapshot),
     }
     if found.window is not None:
         state["pointInTime"] = {"restoreTime": found.restore_time, "requested": request.restore_time, "window": found.window.to_dict()}
     return state
+
+
+def _created(snapshot: dict | None) -> str | None:
+    created = (snapshot or {}).get("SnapshotCreateTime")
+    return format_time(created) if isinstance(created, datetime) else None
 
 
 def _resolved(request: RestoreRequest, found: Survey) -> RestoreRequest:
