@@ -3,26 +3,22 @@
 One emulator and one deployment of the repository's ``template.yaml`` serve every
 scenario. A scenario creates its own database (the non-default sample settings),
 takes the snapshot the run restores, switches the timing model on for the
-database's size and runs ``task: db_restore`` with the scenario's strategy.
+database's size and runs ``task: db_restore`` with the scenario's strategy. The
+emulator parses the workflow once for all of them (:mod:`trapheus_local.speedups`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
-from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from trapheus import clients
 from trapheus_local import Emulator
-from trapheus_local.engine import TERMINAL_STATUSES, Deployment, ExecutionTimeoutError, entered_states
+from trapheus_local.engine import Deployment, entered_states
 from trapheus_local.functions import FunctionSpec, InProcessRuntime
 from trapheus_local.resources import ACCOUNT_ID
 from trapheus_local.samples import STACK_PARAMETERS, make_cluster, make_instance
@@ -118,7 +114,6 @@ class StrategyBench:
     def __enter__(self) -> StrategyBench:
         clients.reset()  # handlers cache boto3 clients; they must be built inside the emulator
         with contextlib.ExitStack() as stack:
-            stack.enter_context(_definitions_parsed_once())
             stack.enter_context(self.emulator)
             stack.callback(clients.reset)
             self.deployment = self.emulator.deploy(
@@ -185,42 +180,9 @@ class StrategyBench:
         return identifier
 
     def _run(self, execution_input: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-        """Run one execution; read its status and history from the interpreter (the API would serialise it all)."""
         assert self.deployment is not None
         arn = self.deployment.start(MACHINE, execution_input, name=f"bench-{uuid.uuid4().hex[:12]}")
-        execution = stepfunctions_parser_backends[ACCOUNT_ID][self.emulator.region].describe_execution(arn)
-        give_up_at = time.monotonic() + REAL_TIMEOUT_SECONDS
-        while (status := _status(execution)) not in TERMINAL_STATUSES:
-            if time.monotonic() > give_up_at:
-                raise ExecutionTimeoutError(f"{arn} still {status} after {REAL_TIMEOUT_SECONDS}s")
-            time.sleep(0.002)  # the execution runs on moto's worker thread; only yield to it
-        if status != "SUCCEEDED":
-            described = self.emulator.client("stepfunctions").describe_execution(executionArn=arn)
-            raise RuntimeError(f"{execution_input} ended {status}: {described.get('error')}: {described.get('cause')}")
-        return status, list(execution.to_history_output()["events"])
-
-
-@contextlib.contextmanager
-def _definitions_parsed_once() -> Iterator[None]:
-    """Parse each state machine definition once, not once per execution (~1.5 s each for restore.asl.json).
-
-    The parsed program is immutable; an execution keeps its state in its own environment.
-    """
-
-    @functools.lru_cache(maxsize=16)
-    def parse(definition: str) -> Any:
-        return AmazonStateLanguageParser.parse(definition)[0]
-
-    def entrypoint(worker: ExecutionWorker) -> Any:
-        return parse(worker._evaluation_details.state_machine_details.definition)
-
-    original = ExecutionWorker._get_evaluation_entrypoint
-    ExecutionWorker._get_evaluation_entrypoint = entrypoint  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        ExecutionWorker._get_evaluation_entrypoint = original  # type: ignore[method-assign]
-
-
-def _status(execution: Any) -> str:
-    return execution.exec_status.value if execution.exec_status else "RUNNING"
+        result = self.deployment.wait(arn, real_timeout=REAL_TIMEOUT_SECONDS)
+        if not result.succeeded:
+            raise RuntimeError(f"{execution_input} ended {result.status}: {result.error}: {result.cause}")
+        return result.status, result.events

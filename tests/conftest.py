@@ -9,6 +9,30 @@ import pytest
 REGION = "us-east-1"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from support import state_coverage, strategy_matrix
+
+    config.addinivalue_line("markers", f"{state_coverage.MARK}: runs after every other test of the session")
+    config.pluginmanager.register(state_coverage.StateCoverage(config), state_coverage.PLUGIN_NAME)
+    if not hasattr(config, "workerinput"):  # a worker's terminal summary is never shown
+        config.pluginmanager.register(strategy_matrix.MatrixReport(), strategy_matrix.PLUGIN_NAME)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests pinned to one worker together (``xdist_group``: long and sharing costly fixtures) start first,
+    so under ``--dist loadgroup`` the other workers share everything else while they run."""
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _moto_work_done_once():
+    """Every test, not only those in the local engine, parses each ASL file and service model once per process."""
+    from trapheus_local import speedups
+
+    with speedups.installed():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fake_aws_environment(monkeypatch):
     """No test can reach a real account: fake credentials, fixed region, no endpoint override."""

@@ -299,8 +299,8 @@ def test_plan_reports_the_snapshot_age_and_a_held_lock(strict_aws, instance, rds
     dynamodb = strict_aws.client("dynamodb")
     with strict_aws.settled():
         rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot")
-    dynamodb.create_table(TableName="locks", KeySchema=[{"AttributeName": "lockId", "KeyType": "HASH"}],
-                          AttributeDefinitions=[{"AttributeName": "lockId", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        dynamodb.create_table(TableName="locks", KeySchema=[{"AttributeName": "lockId", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "lockId", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
     dynamodb.put_item(TableName="locks", Item={"lockId": {"S": "instance:orders-db"}, "execution": {"S": "other-run"},
                                                "expiresAt": {"N": "99999999999"}})
     monkeypatch.setenv("LOCK_TABLE_NAME", "locks")

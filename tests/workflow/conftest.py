@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.state_coverage import PLUGIN_NAME, EnteredStates
 
 from trapheus_local import Emulator
 
@@ -58,24 +59,6 @@ def create_instance(emulator: Emulator) -> Callable[..., str]:
 
 # -- which workflow states the test session entered --------------------------------------------------
 
-class EnteredStates:
-    """State names entered by every execution of the session, per ASL file (resolved path)."""
-
-    def __init__(self) -> None:
-        self.by_definition: dict[Path, set[str]] = {}
-        self.executions = 0
-
-    def record(self, definition: Path | None, states: list[str]) -> None:
-        self.executions += 1
-        if definition is not None:
-            self.by_definition.setdefault(definition.resolve(), set()).update(states)
-
-    def entered(self, definition: Path) -> set[str]:
-        return self.by_definition.get(definition.resolve(), set())
-
-
-ENTERED_STATES = EnteredStates()
-
 
 def _definition_of(deployment: object, execution_arn: str) -> Path | None:
     # arn:aws:states:<region>:<account>:execution:<state machine name>:<execution name>
@@ -88,27 +71,18 @@ def _definition_of(deployment: object, execution_arn: str) -> Path | None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def entered_states() -> Iterator[EnteredStates]:
-    """Every ExecutionResult of the session feeds ENTERED_STATES (tests/workflow/test_state_coverage.py reads it)."""
+def entered_states(pytestconfig: pytest.Config) -> Iterator[EnteredStates]:
+    """Every ExecutionResult of this process feeds the state coverage check (tests/support/state_coverage.py)."""
     from trapheus_local.engine import Deployment
 
+    seen: EnteredStates = pytestconfig.pluginmanager.get_plugin(PLUGIN_NAME).entered
     original_wait = Deployment.wait
 
     def wait(self: Deployment, execution_arn: str, **kwargs: object) -> object:
         result = original_wait(self, execution_arn, **kwargs)  # type: ignore[arg-type]
-        ENTERED_STATES.record(_definition_of(self, execution_arn), result.entered_states)
+        seen.record(_definition_of(self, execution_arn), result.entered_states)
         return result
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Deployment, "wait", wait)
-        yield ENTERED_STATES
-
-
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    # The state coverage check reads what every other test entered, so it runs last.
-    last = [item for item in items if item.get_closest_marker("after_all_workflows")]
-    items[:] = [item for item in items if item not in last] + last
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "after_all_workflows: runs after every other test of the session")
+        yield seen

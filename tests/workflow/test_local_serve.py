@@ -4,47 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import re
 import signal
-import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
+from support.served import STARTUP_LIMIT_SECONDS, STOPPED, Server, client, served
 
 from trapheus_local.server import main, parse_parameters
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixtures" / "template.yaml"
-READY = re.compile(r"^trapheus local endpoint ready on (http://127\.0\.0\.1:\d+)$")
-STARTUP_LIMIT_SECONDS = 60  # guards against a hang only
-
-
-class Server:
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.process = process
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def wait_for(self, pattern: re.Pattern[str]) -> re.Match[str]:
-        seen = []
-        while True:
-            line = self.lines.get(timeout=STARTUP_LIMIT_SECONDS)
-            if line is None:
-                raise AssertionError("server exited before it was ready:\n" + "\n".join(seen))
-            seen.append(line)
-            if match := pattern.match(line):
-                return match
 
 
 @pytest.fixture
@@ -54,37 +25,17 @@ def server() -> Iterator[tuple[Server, str]]:
         "PYTHONPATH": os.pathsep.join([str(REPOSITORY / "src" / "cli"), str(REPOSITORY / "src" / "layer" / "python")]),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "trapheus_local.server",
-            "--port", "0",
-            "--template", str(FIXTURE_TEMPLATE),
-            "--param", "Greeting=hi",
-            "--param", "PollSeconds=5",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=environment,
-    )
-    running = Server(process)
-    try:
-        endpoint = running.wait_for(READY).group(1)
-        yield running, endpoint
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
-def client(service: str, endpoint: str):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    command = [
+        sys.executable, "-m", "trapheus_local.server",
+        "--port", "0",
+        "--template", str(FIXTURE_TEMPLATE),
+        "--param", "Greeting=hi",
+        "--param", "PollSeconds=5",
+        # RDS operations take their modelled minutes on the emulator's clock: let them pass in milliseconds
+        "--time-factor", "1000000",
+    ]
+    with served(command, env=environment) as running:
+        yield running
 
 
 def test_plain_boto3_runs_the_deployed_state_machine(server):
@@ -93,6 +44,10 @@ def test_plain_boto3_runs_the_deployed_state_machine(server):
     rds.create_db_instance(
         DBInstanceIdentifier="orders-db", DBInstanceClass="db.t3.micro", Engine="postgres",
         MasterUsername="trapheus", MasterUserPassword="not-a-secret-1", AllocatedStorage=20,
+    )
+    # the strict model refuses a snapshot of a database still being created, as RDS does
+    rds.get_waiter("db_instance_available").wait(
+        DBInstanceIdentifier="orders-db", WaiterConfig={"Delay": 0, "MaxAttempts": 5000}
     )
     rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-manual")
     machines = {machine["name"]: machine["stateMachineArn"] for machine in sfn.list_state_machines()["stateMachines"]}
@@ -115,7 +70,7 @@ def test_plain_boto3_runs_the_deployed_state_machine(server):
     assert {"orders-db-manual", "orders-db-hi"} <= snapshots  # the handler wrote into the served backends
 
     running.process.send_signal(signal.SIGTERM)
-    assert running.wait_for(re.compile(r"^trapheus local endpoint stopped$"))
+    assert running.wait_for(STOPPED)
     assert running.process.wait(timeout=STARTUP_LIMIT_SECONDS) == 0
 
 

@@ -149,6 +149,20 @@ def unnamed_executions_get_unique_names(rds: Any) -> bool:
     return second_started and not first.endswith(":None")
 
 
+def contributor_insights_can_be_read_and_changed(rds: Any) -> bool:
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(TableName="orders", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                          BillingMode="PAY_PER_REQUEST")  # fmt: skip
+    try:
+        before = dynamodb.describe_contributor_insights(TableName="orders")["ContributorInsightsStatus"]
+        dynamodb.update_contributor_insights(TableName="orders", ContributorInsightsAction="ENABLE")
+        after = dynamodb.describe_contributor_insights(TableName="orders")["ContributorInsightsStatus"]
+    except NotImplementedError:
+        return False
+    return (before, after) in {("DISABLED", "ENABLED"), ("DISABLED", "ENABLING")}
+
+
 def settings_are_described(rds: Any) -> bool:
     _instance(rds, "orders-db", EngineLifecycleSupport="open-source-rds-extended-support-disabled",
               DedicatedLogVolume=False, EnablePerformanceInsights=True, PerformanceInsightsRetentionPeriod=31)
@@ -263,6 +277,11 @@ DEVIATIONS = (
         "executions_without_a_name_get_one",
         unnamed_executions_get_unique_names,
         "naming executions started without a name",
+    ),
+    Deviation(
+        "contributor_insights_are_described",
+        contributor_insights_can_be_read_and_changed,
+        "DescribeContributorInsights and UpdateContributorInsights",
     ),
     Deviation("settings_are_kept", settings_are_described, "keeping lifecycle, Performance Insights and Insights settings"),
     Deviation(

@@ -2,36 +2,20 @@
 
 The executions are the ones the rest of the session ran (tests/workflow/conftest.py
 records the states each ExecutionResult entered); this test runs after all of them.
-A state that no test enters is either dead or untested: both need attention.
+Under pytest-xdist the controller gives this verdict once every worker is done
+(tests/support/state_coverage.py). A state that no test enters is either dead or
+untested: both need attention.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from support.state_coverage import EnteredStates, skip_reason, state_names
 
-# the end-to-end tests whose executions this check relies on: every workflow test module
-WORKFLOW_TESTS = sorted(p.resolve() for p in Path(__file__).parent.glob("test_*.py") if p.name != Path(__file__).name)
-STATE_MACHINE_DIRECTORY = Path(__file__).resolve().parents[2] / "statemachine"
-
-
-def state_names(states: dict[str, Any]) -> Iterator[str]:
-    """Every state name, including the states of Parallel branches and Map iterators."""
-    for name, state in states.items():
-        yield name
-        for branch in state.get("Branches", []):
-            yield from state_names(branch["States"])
-        processor = state.get("ItemProcessor") or state.get("Iterator")
-        if processor:
-            yield from state_names(processor["States"])
-
-
-def definitions() -> list[Path]:
-    return sorted(STATE_MACHINE_DIRECTORY.glob("*.asl.json"))
+RESTORE = Path(__file__).resolve().parents[2] / "statemachine" / "restore.asl.json"
 
 
 def test_state_names_include_parallel_branches():
@@ -39,16 +23,30 @@ def test_state_names_include_parallel_branches():
     assert list(state_names(nested)) == ["A", "B", "C", "D"]
 
 
+def test_the_check_fails_for_a_state_no_execution_entered():
+    every_state = list(state_names(json.loads(RESTORE.read_text())["States"]))
+    seen = EnteredStates()
+    seen.record(RESTORE, every_state[1:])
+
+    assert f"'restore.asl.json': ['{every_state[0]}']" in (seen.verdict() or "")
+
+    seen.record(RESTORE, every_state[:1])
+    assert "restore.asl.json" not in seen.never_entered()
+
+
+def test_what_each_worker_saw_adds_up():
+    first, second, together = EnteredStates(), EnteredStates(), EnteredStates()
+    first.record(RESTORE, ["A", "B"])
+    second.record(RESTORE, ["B", "C"])
+    together.merge(first.to_json())
+    together.merge(second.to_json())
+    assert (together.entered(RESTORE), together.executions) == ({"A", "B", "C"}, 2)
+
+
 @pytest.mark.after_all_workflows
 def test_every_state_of_every_workflow_is_entered(request, entered_states):
-    selected = {Path(str(item.fspath)).resolve() for item in request.session.items}
-    if not set(WORKFLOW_TESTS) <= selected or request.config.getoption("keyword") or request.config.getoption("markexpr"):
-        pytest.skip("needs every tests/workflow module in the same session (run tests/workflow/ or the whole suite)")
-    assert definitions(), "no statemachine/*.asl.json found"
-    never_entered = {}
-    for path in definitions():
-        declared = list(state_names(json.loads(path.read_text())["States"]))
-        missing = [name for name in declared if name not in entered_states.entered(path)]
-        if missing:
-            never_entered[path.name] = missing
-    assert not never_entered, f"states no test entered ({entered_states.executions} executions seen): {never_entered}"
+    reason = skip_reason(request.session.items, request.config)
+    if reason:
+        pytest.skip(reason)
+    failure = entered_states.verdict()
+    assert failure is None, failure

@@ -15,14 +15,13 @@ other's databases, locks or alerts. After the failed run the test checks what is
 
 Combinations that cannot occur are skipped with the reason. The full cross product takes minutes,
 so a pairwise selection runs unless TRAPHEUS_FULL_MATRIX=1. The terminal summary ends with
-``strategy matrix: N cases, N passed, ...``.
+``strategy matrix: N cases, N passed, ...`` (tests/support/strategy_matrix.py).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ import pytest
 from moto.ses.models import ses_backends
 from support.rds_fixtures import ROOMY_QUOTAS, STACK_PARAMETERS, make_cluster, make_instance
 from support.slack import SlackListener
+from support.strategy_matrix import NOT_SELECTED, full_matrix
 
 from trapheus import clients, databases
 from trapheus.alerts import ROLLBACK_OUTCOMES
@@ -50,7 +50,6 @@ MACHINE = "RestoreStateMachine"
 SENDER = "trapheus@example.com"
 RECIPIENT = "dba@example.com"
 SLACK_PATH = "/services/T000/B000/matrix"
-MATRIX_TEST = "test_a_failed_step_leaves_the_database_served_and_a_rerun_succeeds"
 MAX_POLL_ATTEMPTS = 4
 # Under the strict RDS model every operation takes its modelled time (a 500 GiB restore ~32 minutes, a
 # rename ~11): a 15-minute poll follows each in a few looks, and four looks still run out on a stuck one.
@@ -388,7 +387,7 @@ def pairwise(cases: list[Case]) -> list[Case]:
 
 # The full cross product takes several minutes here (each case is a failed run, its rollback and a
 # re-run), so a pairwise selection runs by default; TRAPHEUS_FULL_MATRIX=1 runs every combination.
-FULL_MATRIX = os.environ.get("TRAPHEUS_FULL_MATRIX", "") not in ("", "0", "false")
+FULL_MATRIX = full_matrix()
 
 CASES = [
     Case(strategy, kind == "cluster", step, failure)
@@ -403,47 +402,11 @@ def _marks(case: Case) -> list[Any]:
     if reason:
         return [pytest.mark.skip(reason=reason)]
     if case not in SELECTED:
-        return [pytest.mark.skip(reason="not in the pairwise selection (TRAPHEUS_FULL_MATRIX=1 runs it)")]
+        return [pytest.mark.skip(reason=f"{NOT_SELECTED} (TRAPHEUS_FULL_MATRIX=1 runs it)")]
     return []
 
 
 PARAMS = [pytest.param(case, id=case.id, marks=_marks(case)) for case in CASES]
-
-
-# -- the session summary line -------------------------------------------------------------------------
-
-
-class MatrixReport:
-    """Counts the matrix cases as pytest reports them, and adds one line to the terminal summary."""
-
-    def __init__(self) -> None:
-        self.outcomes = {"passed": 0, "xfailed": 0, "failed": 0}
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "call" or f"::{MATRIX_TEST}[" not in report.nodeid:
-            return
-        if hasattr(report, "wasxfail"):
-            self.outcomes["failed" if report.passed else "xfailed"] += 1  # strict: an xpass fails
-        else:
-            self.outcomes["passed" if report.passed else "failed"] += 1
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        cases = sum(self.outcomes.values())
-        if not cases:
-            return
-        selection = "every possible combination" if FULL_MATRIX else f"pairwise selection of {len(POSSIBLE)} possible"
-        terminalreporter.write_line(
-            f"strategy matrix: {cases} cases, {self.outcomes['passed']} passed, "
-            f"{self.outcomes['xfailed']} xfailed (known gap), {self.outcomes['failed']} failed "
-            f"({selection}; {len(CASES) - len(POSSIBLE)} of {len(CASES)} combinations cannot occur)"
-        )
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _matrix_summary(request: pytest.FixtureRequest) -> Iterator[None]:
-    if not request.config.pluginmanager.has_plugin("strategy-matrix-report"):
-        request.config.pluginmanager.register(MatrixReport(), "strategy-matrix-report")
-    yield
 
 
 # -- fixtures ---------------------------------------------------------------------------------------

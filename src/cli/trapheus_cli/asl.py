@@ -1,6 +1,6 @@
 """A workflow definition (Amazon States Language) as a graph of states and labelled edges.
 
-Both the Mermaid text and the SVG picture are drawn from this one model, so they
+The Mermaid text and the Graphviz picture are drawn from this one model, so they
 always agree on which edges exist and what they say.
 """
 

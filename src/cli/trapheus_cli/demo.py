@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +27,7 @@ from unittest import mock
 import typer
 from rich.console import Console, Group
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -38,7 +40,7 @@ from trapheus_cli import executions
 from trapheus_cli.aws import Aws, Target
 from trapheus_cli.locate import find_state_machine
 from trapheus_cli.steps import Outcome
-from trapheus_cli.views import steps_table, summary
+from trapheus_cli.views import duration, status_text, steps_table, summary
 from trapheus_local.samples import STACK_PARAMETERS
 
 REGION = "us-east-1"
@@ -93,6 +95,8 @@ class RunReport:
     result: dict[str, Any] | None
     checks: list[Check] = field(default_factory=list)
     alerts: Alerts | None = None
+    workflow_seconds: float = 0.0  # the time the run would take in AWS (the emulator's simulated clock)
+    real_seconds: float = 0.0  # what it took here
 
     @property
     def ok(self) -> bool:
@@ -124,6 +128,7 @@ class RunReport:
             },
             "rollback": self.rollback,
             "alerts": self.alerts.to_dict() if self.alerts else None,
+            "seconds": {"workflow": self.workflow_seconds, "real": self.real_seconds},
         }
 
 
@@ -220,6 +225,7 @@ class Demo:
         self.aws = Aws(Target(region=emulator.region))
         self.deployment: Any = None
         self.machine = ""
+        self.timings: dict[str, tuple[float, float]] = {}  # execution ARN -> (simulated, real) seconds
 
     def deploy(self, template: Path) -> None:
         from trapheus_local.engine import DEFAULT_STACK_NAME
@@ -251,8 +257,10 @@ class Demo:
     def run(self, request: dict[str, Any]) -> tuple[executions.Snapshot, dict[str, Any]]:
         """Start a run as `trapheus restore` does, wait for it, read it back as `trapheus history` does."""
         name = executions.execution_name(request["identifier"], request["task"])
+        simulated_start, real_start = self.emulator.clock.elapsed, time.perf_counter()
         arn = executions.start(self.aws.stepfunctions, self.machine, request, name)
-        self.deployment.wait(arn)  # reads moto's execution directly: polling the API would slow it down
+        ended = self.deployment.wait(arn, virtual_start=simulated_start)  # no polling of the API
+        self.timings[arn] = (ended.virtual_seconds, time.perf_counter() - real_start)
         described = self.aws.stepfunctions.describe_execution(executionArn=arn)
         output = json.loads(described["output"]) if described.get("output") else {}
         return executions.snapshot(self.aws.stepfunctions, arn), output
@@ -412,6 +420,8 @@ def run_demo(template: Path | None = None, *, latency_polls: int = LATENCY_POLLS
         report.runs.append(snapshot_and_restore(demo, INSTANCE))
         report.runs.append(snapshot_and_restore(demo, CLUSTER))
         report.runs.append(failing_restore(demo))
+        for run in report.runs:
+            run.workflow_seconds, run.real_seconds = demo.timings.get(run.execution.arn, (0.0, 0.0))
     return report
 
 
@@ -494,18 +504,80 @@ def _rollback_and_alerts(run: RunReport) -> Table:
     return grid
 
 
-def print_report(report: DemoReport, console: Console) -> None:
+def _restored_line(run: RunReport) -> str:
+    """What the run left under the identifier, in one sentence."""
+    identifier = run.request["identifier"]
+    original, result = run.original, run.result or {}
+    differences = twin_differences(original, run.result) if run.result else ["the database is missing"]
+    settings = f"{len(_flatten(original)) - len(differences)} of {len(_flatten(original))} settings as before"
+    before, after = original.get("resourceId"), result.get("resourceId")
+    if run.execution.succeeded:
+        source = "a fresh snapshot" if run.request["task"] == "create_snapshot" else "the snapshot"
+        return f"{identifier} from {source} {identifier}-snapshot: a new database ({before} → {after}), {settings}"
+    back = "the same database" if before == after else f"a different database ({before} → {after})"
+    return f"nothing kept: the rollback put back {identifier} as {back}, {settings}"
+
+
+def _alerts_line(run: RunReport) -> str | None:
+    if run.alerts is None:
+        return None
+    emails = ", ".join(to for mail in run.alerts.emails for to in mail["to"]) or "none"
+    slack = len(run.alerts.slack)
+    return f"email to {emails}; {slack} Slack message{'' if slack == 1 else 's'}"
+
+
+def _result_line(run: RunReport) -> Text:
+    execution = run.execution
+    line = status_text(execution.status)
+    if execution.error:
+        line.append(f" ({execution.error})", style="red")
+    line.append(
+        f" in {len(execution.steps)} steps: {duration(run.workflow_seconds)} in AWS (simulated waits), "
+        f"{run.real_seconds:.1f}s here"
+    )
+    return line
+
+
+def print_account(run: RunReport, console: Console) -> None:
+    """One scenario in a few lines: the request, the result and how long, what was restored, what was checked."""
+    mark = Text("✓ ", style="bold green") if run.ok else Text("✗ ", style="bold red")
+    console.print(mark + Text(run.title, style="bold"))
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim")
+    grid.add_column()
+    grid.add_row("request", escape(json.dumps(run.request)))
+    grid.add_row("result", _result_line(run))
+    grid.add_row("restored", escape(_restored_line(run)))
+    if run.rollback is not None:
+        grid.add_row("rollback", escape(" → ".join(run.rollback["states"]) or "-"))
+    alerts = _alerts_line(run)
+    if alerts:
+        grid.add_row("alerts", escape(alerts))
+    grid.add_row("checked", _checks_lines(run))
+    console.print(Padding(grid, (0, 0, 0, 2)))
+
+
+def print_steps(run: RunReport, console: Console) -> None:
+    """One scenario in full: every step, every captured setting, the rollback and alerts, the checks."""
+    console.rule(f"[bold]{escape(run.title)}")
+    console.print(f"[dim]input[/] {escape(json.dumps(run.request))}", highlight=False)
+    console.print(steps_table(run.execution.steps, title=f"steps of {run.execution.name} ({run.execution.status})"))
+    console.print(summary(run.execution))
+    console.print(configuration_table(run))
+    if run.rollback is not None:
+        console.print(_rollback_and_alerts(run))
+    console.print(_checks_lines(run))
+
+
+def print_report(report: DemoReport, console: Console, *, steps: bool = False) -> None:
     console.print(f"[dim]template[/] {escape(str(report.template))}   [dim]region[/] {report.region}", highlight=False)
     for run in report.runs:
-        console.rule(f"[bold]{escape(run.title)}")
-        console.print(f"[dim]input[/] {escape(json.dumps(run.request))}", highlight=False)
-        console.print(steps_table(run.execution.steps, title=f"steps of {run.execution.name} ({run.execution.status})"))
-        console.print(summary(run.execution))
-        console.print(configuration_table(run))
-        if run.rollback is not None:
-            console.print(_rollback_and_alerts(run))
-        console.print(_checks_lines(run))
-    console.rule()
+        if steps:
+            print_steps(run, console)
+        else:
+            console.print()
+            print_account(run, console)
+    console.print()
     checks = sum(len(run.checks) for run in report.runs)
     if report.ok:
         console.print(f"[bold green]demo passed[/]: {len(report.runs)} runs, all {checks} expectations held")
@@ -513,9 +585,18 @@ def print_report(report: DemoReport, console: Console) -> None:
         console.print(f"[bold red]demo failed[/]: {len(report.failed_checks)} of {checks} expectations did not hold:")
         for failed in report.failed_checks:
             console.print(f"  ✗ {escape(failed)}", highlight=False)
+    if not steps:
+        console.print("[dim]trapheus demo --steps shows every step and setting of each run[/]")
 
 
-def main(*, json_output: bool = False, template: Path | None = None, latency_polls: int = LATENCY_POLLS, lenient: bool = False) -> int:
+def main(
+    *,
+    json_output: bool = False,
+    steps: bool = False,
+    template: Path | None = None,
+    latency_polls: int = LATENCY_POLLS,
+    lenient: bool = False,
+) -> int:
     """Run the demo and print it; 0 when every expectation held, 1 when one did not, 2 when it could not run."""
     try:
         report = run_demo(template, latency_polls=latency_polls, lenient=lenient)
@@ -529,5 +610,5 @@ def main(*, json_output: bool = False, template: Path | None = None, latency_pol
     if json_output:
         typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
     else:
-        print_report(report, Console())
+        print_report(report, Console(), steps=steps)
     return 0 if report.ok else 1

@@ -1,4 +1,9 @@
-"""The committed pictures of every workflow: what ``trapheus graph`` writes and ``--check`` compares."""
+"""The committed diagrams of every workflow: what ``trapheus graph`` writes and ``--check`` compares.
+
+Each workflow's diagram is its Mermaid text (``<name>.mmd``), generated from the ASL file and
+committed. An SVG picture (``<name>.svg``) is drawn only where Graphviz is installed
+(:mod:`trapheus_cli.graphviz`); it depends on the local Graphviz, so it is not committed.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from trapheus_cli.asl import parse_workflow
+from trapheus_cli import graphviz
+from trapheus_cli.asl import Workflow, parse_workflow
 from trapheus_cli.mermaid import to_mermaid
-from trapheus_cli.svg import to_svg
 
 ASL_SUFFIX = ".asl.json"
 
@@ -26,16 +31,28 @@ def asl_files(asl_dir: Path) -> list[Path]:
     return sorted(asl_dir.glob(f"*{ASL_SUFFIX}"))
 
 
+def workflows(asl_dir: Path) -> list[tuple[str, Path, Workflow]]:
+    """(name, ASL file, parsed workflow) for each ASL file: ``restore.asl.json`` is ``restore``."""
+    return [
+        (path.name.removesuffix(ASL_SUFFIX), path, parse_workflow(json.loads(path.read_text(encoding="utf-8"))))
+        for path in asl_files(asl_dir)
+    ]
+
+
 def diagrams_for(asl_dir: Path, output_dir: Path) -> list[Diagram]:
-    """The Mermaid and SVG files each ASL file gives (``restore.asl.json`` -> ``restore.mmd``, ``restore.svg``)."""
-    diagrams = []
-    for asl_path in asl_files(asl_dir):
-        name = asl_path.name.removesuffix(ASL_SUFFIX)
-        workflow = parse_workflow(json.loads(asl_path.read_text(encoding="utf-8")))
-        source = f"{asl_dir.name}/{asl_path.name}"
-        diagrams.append(Diagram(output_dir / f"{name}.mmd", to_mermaid(workflow, source=source)))
-        diagrams.append(Diagram(output_dir / f"{name}.svg", to_svg(workflow, title=name)))
-    return diagrams
+    """The Mermaid text each ASL file gives (``restore.asl.json`` -> ``restore.mmd``)."""
+    return [
+        Diagram(output_dir / f"{name}.mmd", to_mermaid(workflow, source=f"{asl_dir.name}/{path.name}"))
+        for name, path, workflow in workflows(asl_dir)
+    ]
+
+
+def pictures_for(asl_dir: Path, output_dir: Path, dot: str) -> list[Diagram]:
+    """The SVG Graphviz's ``dot`` (at path ``dot``) draws of each workflow (``restore.svg``)."""
+    return [
+        Diagram(output_dir / f"{name}.svg", graphviz.render_svg(graphviz.to_dot(workflow, title=name), dot))
+        for name, _, workflow in workflows(asl_dir)
+    ]
 
 
 def stale(diagrams: list[Diagram]) -> list[Diagram]:

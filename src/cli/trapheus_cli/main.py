@@ -9,6 +9,7 @@ for scripts instead of tables.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import sys
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from rich.live import Live
 from trapheus.alerts import execution_console_url
 from trapheus.errors import InvalidInputError
 from trapheus.inputs import Strategy, Task, parse_request
-from trapheus_cli import diagrams, executions, plan
+from trapheus_cli import diagrams, executions, graphviz, plan
 from trapheus_cli.asl import parse_workflow
 from trapheus_cli.aws import Aws, Target
 from trapheus_cli.errors import CliError
@@ -303,21 +304,30 @@ def _look_up(
 @app.command()
 def graph(
     asl_dir: Annotated[Path, typer.Option("--asl-dir", help="Folder of *.asl.json workflows.")] = Path("statemachine"),
-    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the pictures go.")] = Path("docs/diagrams"),
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the diagrams go.")] = Path("docs/diagrams"),
     check: Annotated[
-        bool, typer.Option("--check", help="Change nothing; exit 1 if the pictures do not match the workflows.")
+        bool, typer.Option("--check", help="Change nothing; exit 1 if the diagrams do not match the workflows.")
     ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Draw each workflow as Mermaid text (<name>.mmd) and an SVG picture (<name>.svg)."""
+    """Write each workflow as Mermaid text (<name>.mmd); where Graphviz is installed, an SVG picture too."""
     with _explained(json_output):
         if not diagrams.asl_files(asl_dir):
             raise CliError(f"no *{diagrams.ASL_SUFFIX} files in {asl_dir}")
         wanted = diagrams.diagrams_for(asl_dir, output_dir)
         changed = diagrams.stale(wanted) if check else diagrams.write(wanted)
         paths = [str(diagram.path) for diagram in changed]
+        dot = graphviz.installed()
+        pictures = [] if check or dot is None else diagrams.write(diagrams.pictures_for(asl_dir, output_dir, dot))
         if json_output:
-            _print_json({"check": check, "files": [str(d.path) for d in wanted], "changed": paths})
+            _print_json(
+                {
+                    "check": check,
+                    "files": [str(d.path) for d in wanted],
+                    "changed": paths,
+                    "pictures": [str(picture.path) for picture in pictures],
+                }
+            )
         elif check:
             for path in paths:
                 Console(stderr=True).print(f"out of date: {path}", highlight=False)
@@ -325,9 +335,12 @@ def graph(
                 Console().print(f"{len(wanted)} diagrams match the workflows", highlight=False)
         else:
             Console().print(
-                "\n".join(f"wrote {path}" for path in paths) or f"{len(wanted)} diagrams already up to date",
+                "\n".join(f"wrote {path}" for path in paths + [str(p.path) for p in pictures])
+                or f"{len(wanted)} diagrams already up to date",
                 highlight=False,
             )
+            if dot is None:
+                Console().print(f"[dim]no SVG pictures: {graphviz.INSTALL_HINT}[/]", highlight=False)
         if check and paths:
             raise typer.Exit(1)
 
@@ -335,6 +348,9 @@ def graph(
 @app.command("demo")
 def demo_command(
     json_output: JsonOption = False,
+    steps: Annotated[
+        bool, typer.Option("--steps", help="Show every step, setting, rollback and alert of each run.")
+    ] = False,
     template: Annotated[
         Optional[Path], typer.Option("--template", help="SAM template (default: the trapheus stack itself).")
     ] = None,
@@ -343,7 +359,7 @@ def demo_command(
     """Run the whole workflow on an emulated AWS account: no credentials, nothing leaves this machine."""
     from trapheus_cli import demo  # imported late: the emulator pulls in all of moto
 
-    raise typer.Exit(demo.main(json_output=json_output, template=template, lenient=lenient))
+    raise typer.Exit(demo.main(json_output=json_output, steps=steps, template=template, lenient=lenient))
 
 
 @local_app.command("serve")
@@ -369,6 +385,9 @@ def local_serve(
     argv += [part for pair in param or [] for part in ("--param", pair)]
     argv += ["--template", str(template)] if template else []
     raise typer.Exit(server.main(argv) or 0)
+
+
+app.add_typer(importlib.import_module("trapheus_cli.tables").app, name="table")  # `trapheus table ...`
 
 
 def _main() -> None:  # pragma: no cover - `python -m trapheus_cli.main`

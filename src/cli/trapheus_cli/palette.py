@@ -1,4 +1,4 @@
-"""Colours shared by the Mermaid text and the SVG picture: one look for a state type everywhere."""
+"""Colours shared by the Mermaid text and the Graphviz picture: one look for a state type everywhere."""
 
 from __future__ import annotations
 

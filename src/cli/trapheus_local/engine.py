@@ -22,10 +22,10 @@ import json
 import logging
 import os
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -35,7 +35,7 @@ from moto import mock_aws
 from moto.core.config import default_user_config
 
 from trapheus_local import clock as clock_module
-from trapheus_local import moto_shims, speedups
+from trapheus_local import moto_shims, speedups, strict_dynamodb
 from trapheus_local.clock import VirtualClock
 from trapheus_local.cluster_endpoints import CustomEndpoints
 from trapheus_local.functions import InProcessRuntime, Invocation
@@ -126,16 +126,11 @@ class Deployment:
         return self.wait(arn, real_timeout=real_timeout, virtual_start=started_at)
 
     def wait(self, execution_arn: str, *, real_timeout: float = 60.0, virtual_start: float = 0.0) -> ExecutionResult:
+        if not self.emulator.execution_ended(execution_arn).wait(real_timeout):
+            raise ExecutionTimeoutError(f"{execution_arn} still running after {real_timeout}s")
         sfn = self.emulator.client("stepfunctions")
-        give_up_at = time.monotonic() + real_timeout
-        status_of = _status_reader(self.emulator.region, execution_arn, sfn)
-        while (status := status_of()) not in TERMINAL_STATUSES:
-            if time.monotonic() > give_up_at:
-                raise ExecutionTimeoutError(f"{execution_arn} still {status} after {real_timeout}s")
-            # The execution runs on moto's worker thread; only yield to it.
-            time.sleep(0.002)
         described = sfn.describe_execution(executionArn=execution_arn)
-        events = execution_history(sfn, execution_arn)
+        events = _history_of(self.emulator.region, execution_arn)
         output = described.get("output")
         return ExecutionResult(
             arn=execution_arn,
@@ -157,30 +152,50 @@ class Deployment:
         return resource
 
 
-def _status_reader(region: str, execution_arn: str, sfn: Any) -> Any:
-    """A cheap way to read an execution's status while it runs.
+def _history_of(region: str, execution_arn: str) -> list[dict[str, Any]]:
+    """The execution's events as ``get_execution_history`` gives them, read from the interpreter.
 
-    Reads moto's execution object directly: polling through the API would hold the
-    interpreter lock for milliseconds per call and slow the execution down.
+    Going through the API would serialise the whole history to JSON and back (~50 ms a run).
     """
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     backend = stepfunctions_parser_backends[ACCOUNT_ID][region]
-    execution = next((e for e in backend._get_executions() if e.exec_arn == execution_arn), None)
-    if execution is None:
-        return lambda: sfn.describe_execution(executionArn=execution_arn)["status"]
-    return lambda: execution.exec_status.value if execution.exec_status else "RUNNING"
+    return [
+        {**event, "timestamp": _as_datetime(event["timestamp"])} if "timestamp" in event else dict(event)
+        for event in backend.get_execution_history(execution_arn)["events"]
+    ]
 
 
-def execution_history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
-            return events
-        kwargs["nextToken"] = page["nextToken"]
+def _as_datetime(value: Any) -> Any:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+class _ExecutionEnds:
+    """One event per execution, set when the interpreter finishes it: waiting for a run needs no polling."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def event(self, execution_arn: str) -> threading.Event:
+        with self._lock:
+            return self._events.setdefault(execution_arn, threading.Event())
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+        original = BaseExecutionWorkerCommunication.terminated
+        ends = self
+
+        def terminated(communication: BaseExecutionWorkerCommunication) -> None:
+            try:
+                original(communication)
+            finally:
+                ends.event(communication.execution.exec_arn).set()
+
+        with mock.patch.object(BaseExecutionWorkerCommunication, "terminated", terminated):
+            yield
 
 
 def entered_states(events: list[dict[str, Any]]) -> list[str]:
@@ -196,8 +211,9 @@ class Emulator:
     """moto with the trapheus corrections, a simulated clock, in-process Lambda and RDS call recording.
 
     A context manager; it starts moto (or joins a mock that is already running). ``strict`` (the default)
-    puts the strict RDS model (:mod:`trapheus_local.strict_rds`) in front of moto: RDS's rules, and its
-    operations taking their modelled time on the virtual clock. ``strict=False`` is moto as it is, with
+    puts the strict RDS model (:mod:`trapheus_local.strict_rds`) and the strict DynamoDB model
+    (:mod:`trapheus_local.strict_dynamodb`) in front of moto: their rules, and operations taking their
+    modelled time on the virtual clock. ``strict=False`` is moto as it is, with
     the latency model alone: for debugging only.
     """
 
@@ -223,6 +239,7 @@ class Emulator:
         self._stack: contextlib.ExitStack | None = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
+        self._ends = _ExecutionEnds()
 
     def __enter__(self) -> Emulator:
         stack = contextlib.ExitStack()
@@ -235,12 +252,15 @@ class Emulator:
             stack.enter_context(mock.patch.dict(default_user_config["stepfunctions"], {"execute_state_machine": True}))
             stack.enter_context(moto_shims.installed())
             stack.enter_context(clock_module.installed(self.clock))
+            if self.strict is not None:
+                stack.enter_context(strict_dynamodb.installed(self.clock))
             stack.enter_context(speedups.installed())
             if self.strict is not None:
                 self.latency.timed(self.strict.timing, lambda: self.clock.elapsed)
             stack.enter_context(intercepted(self.rds_calls, self.latency, self.strict, [self.custom_endpoints]))
             stack.enter_context(self.runtime.installed())
             stack.enter_context(_quiet_interpreter())
+            stack.enter_context(self._ends.installed())
         except BaseException:
             stack.close()
             raise
@@ -255,17 +275,20 @@ class Emulator:
 
     @contextlib.contextmanager
     def settled(self) -> Iterator[None]:
-        """RDS operations made inside finish at once and are seen at once: databases and snapshots that existed
-        before the run under test. Without the strict model, nothing changes."""
+        """RDS operations made inside finish at once and are seen at once (and DynamoDB tables made inside are
+        ACTIVE): databases, snapshots and tables that existed before the run under test. Without the strict
+        model, nothing changes."""
         with self.strict.instantly() if self.strict is not None else contextlib.nullcontext():
             yield
+        strict_dynamodb.settle_if_installed()
 
     def settle(self) -> None:
-        """Let every RDS operation in flight finish now, as if enough time had passed."""
+        """Let every RDS and DynamoDB operation in flight finish now, as if enough time had passed."""
         self.latency.settle()
         self.custom_endpoints.settle()
         if self.strict is not None:
             self.strict.settle()
+        strict_dynamodb.settle_if_installed()
 
     def client(self, service: str) -> Any:
         """A client of the emulator, created after moto started."""
@@ -273,6 +296,10 @@ class Emulator:
             if service not in self._clients:
                 self._clients[service] = _session().client(service, region_name=self.region)
             return self._clients[service]
+
+    def execution_ended(self, execution_arn: str) -> threading.Event:
+        """Set once the execution has ended, whatever its status."""
+        return self._ends.event(execution_arn)
 
     def deploy(
         self,

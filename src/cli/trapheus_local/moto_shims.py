@@ -22,7 +22,11 @@ from unittest import mock
 
 from botocore import xform_name
 from moto.core.responses import ActionResult
+<<<<<<< HEAD
 from moto.rds.exceptions import RDSClientError
+=======
+from moto.dynamodb.responses import DynamoHandler
+>>>>>>> main
 from moto.rds.models import DBCluster, DBInstance, DBInstanceClustered, MasterUserSecret, RDSBackend
 from moto.rds.responses import RDSResponse
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
@@ -141,6 +145,38 @@ def _executions_without_a_name_get_one() -> Iterator[None]:
         return start_execution(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
 
     with mock.patch.object(StepFunctionsParserBackend, "start_execution", start):
+        yield
+
+
+@contextlib.contextmanager
+def _contributor_insights_are_described() -> Iterator[None]:
+    # moto has no DescribeContributorInsights / UpdateContributorInsights (NotImplementedError).
+    # In AWS every table and GSI has a contributor insights status (DISABLED until enabled), which a
+    # table's settings capture reads and a restore replays. The status lives on moto's table, so
+    # it goes with the table when it is deleted.
+    def _insights(handler: DynamoHandler) -> dict[str, str]:
+        table = handler.dynamodb_backend.get_table(handler.body["TableName"])  # ResourceNotFoundException if absent
+        if not hasattr(table, "trapheus_contributor_insights"):
+            table.trapheus_contributor_insights = {}
+        return table.trapheus_contributor_insights
+
+    def describe(self: DynamoHandler) -> ActionResult:
+        index = self.body.get("IndexName")
+        status = _insights(self).get(index or "", "DISABLED")
+        return ActionResult({"TableName": self.body["TableName"], **({"IndexName": index} if index else {}),
+                             "ContributorInsightsStatus": status})  # fmt: skip
+
+    def update(self: DynamoHandler) -> ActionResult:
+        index = self.body.get("IndexName")
+        status = "ENABLED" if self.body["ContributorInsightsAction"] == "ENABLE" else "DISABLED"
+        _insights(self)[index or ""] = status
+        return ActionResult({"TableName": self.body["TableName"], **({"IndexName": index} if index else {}),
+                             "ContributorInsightsStatus": status})  # fmt: skip
+
+    with (
+        mock.patch.object(DynamoHandler, "describe_contributor_insights", describe, create=True),
+        mock.patch.object(DynamoHandler, "update_contributor_insights", update, create=True),
+    ):
         yield
 
 
@@ -423,6 +459,11 @@ SHIMS: tuple[Shim, ...] = (
         name="executions_without_a_name_get_one",
         aws_behaviour="start_execution without a name generates a unique execution name",
         install=_executions_without_a_name_get_one,
+    ),
+    Shim(
+        name="contributor_insights_are_described",
+        aws_behaviour="every table and index has a contributor insights status that can be read and changed",
+        install=_contributor_insights_are_described,
     ),
 )
 

@@ -60,6 +60,7 @@ class StackDeployer:
             "AWS::SES::EmailIdentity": self.email_identity,
             "AWS::Logs::LogGroup": self.log_group,
             "AWS::DynamoDB::Table": self.table,
+            "AWS::Events::Rule": self.events_rule,
         }
 
     def deploy(self) -> None:
@@ -165,6 +166,21 @@ class StackDeployer:
             BillingMode=str(self.resolve(properties.get("BillingMode", "PAY_PER_REQUEST"))),
         )["TableDescription"]
         return DeployedResource(logical_id, "AWS::DynamoDB::Table", name, {"Arn": table["TableArn"]})
+
+    def events_rule(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
+        """The rule and its targets in moto's EventBridge (trapheus_local.execution_events delivers to them)."""
+        name = self.name_for(logical_id, self.resolve(properties.get("Name")))
+        events = self.client("events")
+        arguments: dict[str, Any] = {"Name": name, "State": str(self.resolve(properties.get("State", "ENABLED")))}
+        for key in ("EventPattern", "ScheduleExpression", "Description"):
+            if key in properties:
+                value = self.resolve(properties[key])
+                arguments[key] = json.dumps(value) if key == "EventPattern" else str(value)
+        arn = events.put_rule(**arguments)["RuleArn"]
+        targets = self.resolve(properties.get("Targets", []))
+        if targets:
+            events.put_targets(Rule=name, Targets=targets)
+        return DeployedResource(logical_id, "AWS::Events::Rule", name, {"Arn": arn})
 
     def kms_key(self, logical_id: str, properties: dict[str, Any]) -> DeployedResource:
         metadata = self.client("kms").create_key(Description=str(self.resolve(properties.get("Description", ""))))

@@ -1,6 +1,14 @@
-"""Make moto's Step Functions interpreter fast enough to run whole workflows in tests.
+"""Make moto fast enough to run whole workflows, many times over, in one process.
 
+Each change keeps results the same; it only stops work being redone:
+
+- moto parses an ASL definition when a state machine is created and again for
+  every execution (~1.5 s each for statemachine/restore.asl.json). The parse tree
+  and the program built from it are immutable (an execution keeps its state in its
+  own environment, validation only reads the tree), so each definition text is
+  parsed once per process.
 - The interpreter parses every JSONPath (``InputPath``, ``ResultPath``, ``$.x``
+<<<<<<< HEAD
 parameters, Choice variables) each time a state runs, and jsonpath-ng builds a
 new LALR parser for every parse (~40 ms). Parsed paths are immutable, so they
   are cached per path text; results are unchanged.
@@ -10,24 +18,55 @@ new LALR parser for every parse (~40 ms). Parsed paths are immutable, so they
 - A task that waits for a nested execution (``states:startExecution.sync``) looks at
   it every half second of real time; here every few milliseconds (the nested run
   keeps the simulated clock, so nothing it reports changes).
+=======
+  parameters, Choice variables) each time a state runs, and jsonpath-ng builds a
+  new LALR parser for every parse (~40 ms). Parsed paths are immutable too, so
+  they are cached per path text.
+- Every botocore session (moto makes several at import and resets the default one;
+  handlers and the interpreter make clients often) loads and parses the service
+  models and endpoints again (~0.15 s for EC2's alone). From the moment
+  trapheus_local is imported (:func:`share_service_models`, before moto builds its
+  first sessions), every session reads them through one loader per data path.
+- The interpreter builds a new boto3 client for every Task it runs (~10 ms each).
+  Clients are thread-safe and these are configured the same every time, so one
+  per service, region and endpoint serves the whole block.
+- moto fills every new EC2 backend with ~2,000 sample machine images (~0.15 s per
+  account and region). trapheus never launches an EC2 instance, so none are
+  loaded unless ``MOTO_EC2_LOAD_DEFAULT_AMIS`` or ``MOTO_AMIS_PATH`` says otherwise.
+>>>>>>> main
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+<<<<<<< HEAD
 import time as _time
 from collections.abc import Iterator
+=======
+import os
+import threading
+from collections.abc import Callable, Iterator
+>>>>>>> main
 from typing import Any
 from unittest import mock
 
+import boto3
 import botocore.loaders
 import botocore.session
 import jsonpath_ng
 import jsonpath_ng.ext
+<<<<<<< HEAD
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
 from moto.stepfunctions.parser.asl.utils import json_path
+=======
+
+# moto is imported inside the functions below: importing it builds botocore sessions, which must
+# come after share_service_models().
+
+AMIS_SETTINGS = ("MOTO_EC2_LOAD_DEFAULT_AMIS", "MOTO_AMIS_PATH")
+>>>>>>> main
 
 
 @functools.lru_cache(maxsize=4096)
@@ -45,6 +84,7 @@ def _shared_loader(search_path_string: str | None = None) -> Any:
     return botocore.loaders.create_loader(search_path_string)
 
 
+<<<<<<< HEAD
 class _QuickPolls:
     """Stands in for ``time`` in the interpreter's nested-execution poll: a short real pause instead of half a second."""
 
@@ -57,15 +97,69 @@ class _QuickPolls:
 
 
 NESTED_POLL_SECONDS = 0.005
+=======
+def share_service_models() -> None:
+    """Make every botocore session of this process share one data loader (and so its parsed files) per data path.
+
+    Process-wide and permanent: the loader only reads botocore's data files, which do not change while
+    the process runs. trapheus_local's package import calls it.
+    """
+    botocore.session.create_loader = _shared_loader
+
+
+@functools.cache
+def _moto_parse() -> Callable[[str], tuple[Any, Any]]:
+    """moto's own ASL parser (looked up once, before installed() first puts parsed_definition in its place)."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    return AmazonStateLanguageParser.parse
+
+
+@functools.lru_cache(maxsize=32)
+def parsed_definition(definition: str) -> tuple[Any, Any]:
+    """moto's (program, parse tree) for one ASL definition text, parsed once per process."""
+    return _moto_parse()(definition)
+
+
+class _ClientsMadeOnce:
+    """Stands in for ``boto3`` inside the interpreter's client factory: one client per kind of call."""
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, **arguments: Any) -> Any:
+        key = (arguments.get("service_name"), arguments.get("region_name"), arguments.get("endpoint_url"))
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = boto3.client(**arguments)
+            return self._clients[key]
+>>>>>>> main
 
 
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
+<<<<<<< HEAD
     """Cache JSONPath parsing and service models, and poll nested executions quickly, for the duration of the block."""
+=======
+    """Parse definitions and JSONPaths once, reuse the interpreter's clients, skip sample AMIs, for the block."""
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+
+    _moto_parse()
+    no_sample_amis = {} if any(name in os.environ for name in AMIS_SETTINGS) else {AMIS_SETTINGS[0]: "false"}
+>>>>>>> main
     with (
+        mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parsed_definition)),
+        mock.patch.object(boto_client, "boto3", _ClientsMadeOnce()),
         mock.patch.object(json_path, "parse", _parse_extended),
         mock.patch.object(result_path, "parse", _parse),
+<<<<<<< HEAD
         mock.patch.object(botocore.session, "create_loader", _shared_loader),
         mock.patch.object(state_task_service_callback, "time", _QuickPolls()),
+=======
+        mock.patch.dict(os.environ, no_sample_amis),
+>>>>>>> main
     ):
         yield

@@ -34,7 +34,11 @@ class TemplateError(Exception):
     """The template uses something a local deployment cannot resolve."""
 
 
-class _TemplateLoader(yaml.SafeLoader):
+# libyaml's parser, where PyYAML was built with it, reads the template ten times faster.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _TemplateLoader(_SafeLoader):  # type: ignore[misc,valid-type]
     """YAML with CloudFormation's short-form tags (``!Ref``, ``!GetAtt``, ``!Sub``...)."""
 
 

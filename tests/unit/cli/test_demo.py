@@ -5,24 +5,43 @@ from __future__ import annotations
 import json
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
-from trapheus_cli.demo import Check, DemoReport, RunReport, _flatten
+from trapheus_cli import demo
+from trapheus_cli.demo import Check, DemoReport, RunReport, _flatten, print_report
 from trapheus_cli.main import app
+
+# one worker runs the demo once for every test here
+pytestmark = pytest.mark.xdist_group("demo")
 
 
 @pytest.fixture(scope="module")
-def demo_summary() -> dict:
-    """One demo run for the whole module: it deploys the stack and runs three executions."""
+def demo_run() -> tuple[dict, DemoReport]:
+    """One demo run for the whole module (it deploys the stack and runs three executions): its JSON and its report."""
+    reports: list[DemoReport] = []
+    run_demo = demo.run_demo
     with pytest.MonkeyPatch.context() as patch:
         for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
             patch.setenv(name, value)
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        patch.setattr(demo, "run_demo", lambda *args, **kwargs: reports.append(run_demo(*args, **kwargs)) or reports[-1])
         result = CliRunner().invoke(app, ["demo", "--json"])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     summary = json.loads(result.output)
     summary["exit_code"] = result.exit_code
-    return summary
+    return summary, reports[0]
+
+
+@pytest.fixture(scope="module")
+def demo_summary(demo_run) -> dict:
+    return demo_run[0]
+
+
+def printed(report: DemoReport, **options: bool) -> str:
+    console = Console(record=True, width=250, color_system=None)
+    print_report(report, console, **options)
+    return console.export_text()
 
 
 def _run(summary: dict, task: str, is_cluster: bool) -> dict:
@@ -105,3 +124,39 @@ def test_cluster_members_are_shown_one_row_per_setting():
         "member ledger-1 writer": True,
         "member ledger-1 PromotionTier": 1,
     }
+
+
+def test_the_default_output_tells_each_scenario_in_a_few_lines(demo_run):
+    summary, report = demo_run
+    text = printed(report)
+
+    for run in summary["runs"]:
+        assert f"✓ {run['title']}" in text
+        for check in run["checks"]:
+            assert f"✓ {check['expectation']}" in text
+        assert f"{run['execution']['status']}" in text
+        assert f"in {len(run['execution']['steps'])} steps" in text
+    assert text.count("  restored  ") == len(summary["runs"])
+    assert "a new database" in text and "nothing kept: the rollback put back orders-db as the same database" in text
+    assert "email to oncall@example.com; 1 Slack message" in text
+    checks = sum(len(run["checks"]) for run in summary["runs"])
+    assert f"demo passed: {len(summary['runs'])} runs, all {checks} expectations held" in text
+    assert "steps of " not in text  # no per-step tables
+    assert len(text.splitlines()) < 60
+
+
+def test_steps_prints_every_step_and_setting_of_each_run(demo_run):
+    summary, report = demo_run
+    text = printed(report, steps=True)
+
+    for run in summary["runs"]:
+        assert f"steps of {run['execution']['name']}" in text
+        for step in run["execution"]["steps"]:
+            assert step["name"] in text
+    assert text.count("configuration: original vs") == len(summary["runs"])
+
+
+def test_each_run_says_how_long_it_took(demo_summary):
+    for run in demo_summary["runs"]:
+        assert run["seconds"]["workflow"] > 0  # the wait loops waited, on the simulated clock
+        assert run["seconds"]["real"] > 0

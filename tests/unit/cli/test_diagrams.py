@@ -1,9 +1,8 @@
-"""The committed pictures in docs/diagrams are what the ASL files give today."""
+"""The committed diagrams in docs/diagrams are what the ASL files give today."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
 
 from trapheus_cli import diagrams
 
@@ -38,16 +37,10 @@ def test_check_notices_a_changed_workflow(tmp_path, small_definition):
     asl_dir, output_dir = tmp_path / "statemachine", tmp_path / "diagrams"
     asl_dir.mkdir()
     (asl_dir / "small.asl.json").write_text(json.dumps(small_definition))
-    assert {d.path.name for d in diagrams.write(diagrams.diagrams_for(asl_dir, output_dir))} == {
-        "small.mmd",
-        "small.svg",
-    }
+    assert {d.path.name for d in diagrams.write(diagrams.diagrams_for(asl_dir, output_dir))} == {"small.mmd"}
     assert diagrams.stale(diagrams.diagrams_for(asl_dir, output_dir)) == []
 
     small_definition["States"]["Wait a bit"]["Next"] = "Finished"
     (asl_dir / "small.asl.json").write_text(json.dumps(small_definition))
 
-    assert {d.path.name for d in diagrams.stale(diagrams.diagrams_for(asl_dir, output_dir))} == {
-        "small.mmd",
-        "small.svg",
-    }
+    assert {d.path.name for d in diagrams.stale(diagrams.diagrams_for(asl_dir, output_dir))} == {"small.mmd"}

@@ -22,8 +22,9 @@ WIDE = {"COLUMNS": "220"}  # rich wraps table cells at the runner's default 80 c
 runner = CliRunner()
 
 
-@pytest.fixture
-def stack() -> Iterator[tuple[Emulator, Deployment]]:
+@pytest.fixture(scope="module")
+def deployed() -> Iterator[tuple[Emulator, Deployment]]:
+    """One emulator and deployment for the module; each test plans a database of its own."""
     from trapheus import clients
 
     assert TEMPLATE.is_file(), "template.yaml is missing"
@@ -33,17 +34,28 @@ def stack() -> Iterator[tuple[Emulator, Deployment]]:
     clients.reset()
 
 
-def with_instance(emulator: Emulator, *, snapshot: bool = True) -> None:
+@pytest.fixture
+def stack(deployed) -> tuple[Emulator, Deployment]:
+    deployed[0].rds_calls.clear()
+    return deployed
+
+
+def with_instance(emulator: Emulator, identifier: str = "orders-db", *, snapshot: bool = True) -> None:
     rds = emulator.client("rds")
     with emulator.settled():
-        make_instance(rds, emulator.client("ec2"), "orders-db")
+        make_instance(rds, emulator.client("ec2"), identifier)
         if snapshot:
-            rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot")
+            rds.create_db_snapshot(DBInstanceIdentifier=identifier, DBSnapshotIdentifier=f"{identifier}-snapshot")
     emulator.rds_calls.clear()
 
 
 def invoke(*args: str):
     return runner.invoke(app, ["plan", *args, "--poll-seconds", "0"], env=WIDE)
+
+
+def started(emulator: Emulator, stack: Deployment) -> list[str]:
+    """The ARNs of the executions started so far."""
+    return [execution["executionArn"] for execution in executions_of(emulator, stack)]
 
 
 def executions_of(emulator: Emulator, stack: Deployment) -> list[dict]:
@@ -75,7 +87,7 @@ def test_a_ready_plan_shows_the_changes_and_exits_0_without_changing_anything(st
     ):
         assert expected in result.output, expected
     assert emulator.rds_calls.mutating() == []
-    (execution,) = executions_of(emulator, deployment)
+    (execution,) = [e for e in executions_of(emulator, deployment) if json.loads(e["input"])["identifier"] == "orders-db"]
     sent = json.loads(execution["input"])
     assert sent == {"identifier": "orders-db", "task": "plan", "isCluster": False, "strategy": "swap"}
     assert execution["status"] == "SUCCEEDED"
@@ -104,9 +116,9 @@ def test_plan_json_prints_the_report_of_a_cluster_in_place(stack):
 
 def test_a_blocked_plan_lists_the_blockers_and_exits_1(stack):
     emulator, _ = stack
-    with_instance(emulator, snapshot=False)
+    with_instance(emulator, "orders-blocked", snapshot=False)
 
-    result = invoke("orders-db", "--strategy", "in-place")
+    result = invoke("orders-blocked", "--strategy", "in-place")
 
     assert result.exit_code == 1, result.output
     assert "blockers (1)" in result.output
@@ -117,9 +129,9 @@ def test_a_blocked_plan_lists_the_blockers_and_exits_1(stack):
 
 def test_a_blocked_plan_as_json_exits_1(stack):
     emulator, _ = stack
-    with_instance(emulator, snapshot=False)
+    with_instance(emulator, "orders-blocked-json", snapshot=False)
 
-    result = invoke("orders-db", "--json")
+    result = invoke("orders-blocked-json", "--json")
 
     assert result.exit_code == 1
     report = json.loads(result.output)
@@ -129,21 +141,23 @@ def test_a_blocked_plan_as_json_exits_1(stack):
 
 def test_a_bad_identifier_is_refused_before_any_execution_starts(stack):
     emulator, deployment = stack
+    started_before = started(emulator, deployment)
 
     result = invoke("o" * 60)
 
     assert result.exit_code == 2
     assert "invalid request" in result.output
-    assert executions_of(emulator, deployment) == []
+    assert started(emulator, deployment) == started_before
 
 
 def test_an_unknown_strategy_is_refused_by_the_command_line(stack):
     emulator, deployment = stack
+    started_before = started(emulator, deployment)
 
     result = invoke("orders-db", "--strategy", "yolo")
 
     assert result.exit_code == 2
-    assert executions_of(emulator, deployment) == []
+    assert started(emulator, deployment) == started_before
 
 
 # -- against a workflow that does not answer with a plan (tests/unit/cli/conftest.py) --------------------------

@@ -1,7 +1,8 @@
 """Failure alerts: what went wrong in a run, told by email (SES) and Slack.
 
-The state machine hands the alert handlers ``$.request``, ``$.failure``,
-``$.rollback``, ``kind`` and ``$$.Execution``. Any of it may be missing or
+The state machines hand the alert handlers ``$.request``, ``$.failure``,
+``$.rollback``, ``kind`` and ``$$.Execution``; the table workflows' requests name a
+``table`` where the restore workflow's name an ``identifier``. Any of it may be missing or
 malformed (input validation fails before a clean request exists), and an alert
 must still go out with whatever is there: nothing in this module raises on a
 strange event, only on a delivery that failed.
@@ -49,6 +50,13 @@ FAILURE_EVENT_SUFFIXES = ("Failed", "TimedOut")
 class AlertKind(str, Enum):
     RESTORE = "restore"
     EXPORT = "export"  # a warning: the restore went on without the export
+    TABLE_BACKUP = "table-backup"
+    TABLE_RESTORE = "table-restore"
+    TABLE_CLEANUP = "table-cleanup"  # a table run was stopped or timed out; the clean-up reports what it did
+
+    @property
+    def is_table(self) -> bool:
+        return self in (AlertKind.TABLE_BACKUP, AlertKind.TABLE_RESTORE, AlertKind.TABLE_CLEANUP)
 
 
 ROLLBACK_OUTCOMES = {
@@ -56,6 +64,15 @@ ROLLBACK_OUTCOMES = {
     "failed": "ROLLBACK FAILED: the original database may still be renamed or unavailable; check it now",
     "not_needed": "not needed: nothing had been changed yet",
     "skipped": "skipped",
+}
+
+TABLE_ROLLBACK_OUTCOMES = {
+    "recovered": "rolled back: the table is back under its name, restored from its on-demand backup with its settings",
+    "failed": "ROLLBACK FAILED: the table may be missing or half-restored; its on-demand backup is kept; check it now",
+    "kept": "the unfinished target table is kept (tagged with the backup id); a re-run with the same input resumes the load",
+    "discarded": "the incomplete backup's files were removed; no backup was made",
+    "backup_kept": "the backup itself is complete and restorable; only a step after it failed",
+    "not_needed": "not needed: no table had been changed",
 }
 
 
@@ -86,12 +103,13 @@ class Alert:
         execution = _mapping(event.get("execution"))
         error_type, message = readable_cause(failure.get("Cause"))
         execution_arn = _optional_text(execution.get("Id"))
+        kind = next((k for k in AlertKind if k.value == event.get("kind")), AlertKind.RESTORE)
         return cls(
-            identifier=_text(request.get("identifier")),
-            task=_text(request.get("task")),
-            database_type=_database_type(request.get("isCluster")),
-            snapshot_identifier=_optional_text(request.get("snapshotIdentifier")),
-            kind=AlertKind.EXPORT if event.get("kind") == AlertKind.EXPORT.value else AlertKind.RESTORE,
+            identifier=_text(request.get("table") if kind.is_table else request.get("identifier")),
+            task=_table_task(kind, request) if kind.is_table else _text(request.get("task")),
+            database_type="DynamoDB table" if kind.is_table else _database_type(request.get("isCluster")),
+            snapshot_identifier=_optional_text(request.get("backupId") if kind.is_table else request.get("snapshotIdentifier")),
+            kind=kind,
             # a failure found by a status check names its step; task failures are looked up in the history
             failed_step=failed_step or _optional_text(event.get("failedStep")) or _optional_text(failure.get("Step")) or UNKNOWN,
             error=_optional_text(failure.get("Error")) or error_type or UNKNOWN,
@@ -107,7 +125,7 @@ class Alert:
     def rollback_outcome(self) -> str | None:
         if self.rollback is None:
             return None
-        return ROLLBACK_OUTCOMES.get(self.rollback, self.rollback)
+        return (TABLE_ROLLBACK_OUTCOMES if self.kind.is_table else ROLLBACK_OUTCOMES).get(self.rollback, self.rollback)
 
 
 @dataclass(frozen=True)
@@ -146,6 +164,15 @@ def _optional_text(value: Any) -> str | None:
 
 def _text(value: Any) -> str:
     return _optional_text(value) or UNKNOWN
+
+
+def _table_task(kind: AlertKind, request: dict[str, Any]) -> str:
+    if kind is AlertKind.TABLE_BACKUP or ("backupId" not in request and "table" in request):
+        return "backup"
+    if request.get("replace") is True:
+        return "replace"
+    target = _optional_text(request.get("target"))
+    return f"restore into {target}" if target else "restore"
 
 
 def _database_type(is_cluster: Any) -> str:
@@ -314,12 +341,19 @@ def locate_failed_step(alert: Alert, client: Any = None) -> Alert:
 
 
 def subject(alert: Alert) -> str:
+    if alert.kind is AlertKind.TABLE_CLEANUP:
+        return _clip(f"[trapheus] STOPPED: {alert.task} of {alert.identifier}", VALUE_LIMIT)
     if alert.kind is AlertKind.EXPORT:
         return _clip(f"[trapheus] WARNING: snapshot export failed for {alert.identifier}", VALUE_LIMIT)
     return _clip(f"[trapheus] FAILED: {alert.task} of {alert.identifier}", VALUE_LIMIT)
 
 
 def headline(alert: Alert) -> str:
+    if alert.kind is AlertKind.TABLE_CLEANUP:
+        return (
+            f"A {alert.task} run of {alert.database_type} {alert.identifier} was stopped before it finished; "
+            "trapheus cleaned up after it."
+        )
     if alert.kind is AlertKind.EXPORT:
         return (
             f"Exporting the snapshot of {alert.identifier} to S3 failed in step '{alert.failed_step}'. "
@@ -331,9 +365,9 @@ def headline(alert: Alert) -> str:
 def alert_fields(alert: Alert) -> list[tuple[str, str]]:
     """Label/value pairs shown by every channel, in order; absent values are left out."""
     fields = [
-        ("Database", f"{alert.identifier} ({alert.database_type})"),
+        ("Table" if alert.kind.is_table else "Database", f"{alert.identifier} ({alert.database_type})"),
         ("Task", alert.task),
-        ("Snapshot", alert.snapshot_identifier),
+        ("Backup" if alert.kind.is_table else "Snapshot", alert.snapshot_identifier),
         ("Failed step", alert.failed_step),
         ("Error", alert.error),
         ("Rollback", alert.rollback_outcome),

@@ -25,6 +25,13 @@ def client(service: str) -> Any:
     return boto3.session.Session().client(service, config=_CONFIG)
 
 
+@functools.lru_cache(maxsize=None)
+def client_in(service: str, region: str) -> Any:
+    """A cached client for ``service`` in another region (copies of backups to a second region)."""
+    return boto3.session.Session().client(service, region_name=region, config=_CONFIG)
+
+
 def reset() -> None:
     """Forget cached clients (tests call this when a new mock starts)."""
     client.cache_clear()
+    client_in.cache_clear()

@@ -110,3 +110,46 @@ class VerificationFailedError(TrapheusError):
 
 class RecoveryError(TrapheusError):
     """A recovery of several databases failed; the cause says what is where."""
+
+
+# -- DynamoDB tables ---------------------------------------------------------------------------
+
+
+class TableNotFoundError(TrapheusError):
+    """The DynamoDB table does not exist (or is not ACTIVE)."""
+
+
+class TableExistsError(TrapheusError):
+    """The restore target exists and is not the unfinished restore of the same backup."""
+
+
+class GlobalTableError(TrapheusError):
+    """The table has replicas in other regions (a global table); trapheus does not replace or rebuild those."""
+
+
+class BackupNotFoundError(TrapheusError):
+    """No backup with that id exists for the table."""
+
+
+class BackupIncompleteError(TrapheusError):
+    """The backup has no manifest (or an unreadable one): it never finished and is never restored from."""
+
+
+class BackupCorruptError(TrapheusError):
+    """A backup file differs from what its manifest recorded (size, checksum or content)."""
+
+
+class TableBackupError(TrapheusError):
+    """Scanning the table, exporting it or writing the backup failed."""
+
+
+class TableBusyError(TrapheusError):
+    """The table is in the middle of an update DynamoDB must finish first; the workflow retries."""
+
+
+class TableRestoreError(TrapheusError):
+    """Creating, configuring, deleting or recovering a table failed."""
+
+
+class RestoreVerificationError(TrapheusError):
+    """The restored table's item count or content checksum differs from the manifest."""

@@ -26,3 +26,14 @@ def lock_holder(is_cluster: bool, identifier: str, table: str | None, dynamodb: 
     if not item or int(item.get("expiresAt", {}).get("N", "0")) < int(time.time()):
         return None
     return item.get("execution", {}).get("S", "unknown")
+
+
+def table_lock_key(table: str) -> str:
+    """One restore per table name: the lock a table restore takes on its target."""
+    return f"table:{table}"
+
+
+def lock_window(key: str, minutes: int, now: int | None = None) -> dict[str, str]:
+    """The lock item's key and its validity; DynamoDB numbers travel as strings in the service integration."""
+    moment = int(time.time()) if now is None else now
+    return {"key": key, "now": str(moment), "expiresAt": str(moment + minutes * 60)}

@@ -227,6 +227,7 @@ def context_keys(event: Any) -> dict[str, Any]:
     if not isinstance(event, dict):
         return {}
     request = event.get("request") or event.get("input") or {}
-    identifier = event.get("identifier") or (request.get("identifier") if isinstance(request, dict) else None)
+    named = (request.get("identifier") or request.get("table")) if isinstance(request, dict) else None
+    identifier = event.get("identifier") or event.get("table") or named
     return {"identifier": identifier, "execution": _run_id(event)}
 
