@@ -210,7 +210,10 @@ def a_point_in_time_restore_takes_no_secret_roles_or_protection_of_the_source(rd
         SourceDBInstanceIdentifier="orders-db", TargetDBInstanceIdentifier="orders-db-copy", UseLatestRestorableTime=True
     )
     copy = rds.describe_db_instances(DBInstanceIdentifier="orders-db-copy")["DBInstances"][0]
-    return not copy.get("DeletionProtection") and not copy.get("MasterUserSecret") and not copy.get("AssociatedRoles")
+    return (
+        not copy.get("DeletionProtection") and not copy.get("MasterUserSecret") and not copy.get("AssociatedRoles")
+        and not copy.get("ReadReplicaSourceDBInstanceIdentifier")
+    )
 
 
 def a_point_in_time_restore_copies_the_database_its_resource_id_names(rds: Any) -> bool:

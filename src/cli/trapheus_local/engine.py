@@ -38,10 +38,10 @@ from trapheus_local import clock as clock_module
 from trapheus_local import moto_shims, speedups, strict_dynamodb
 from trapheus_local.clock import VirtualClock
 from trapheus_local.cluster_endpoints import CustomEndpoints
-from trapheus_local.functions import InProcessRuntime, Invocation
+from trapheus_local.functions import FunctionSpec, InProcessRuntime, Invocation
 from trapheus_local.latency import LatencyModel
 from trapheus_local.rds_calls import RdsCallLog, intercepted
-from trapheus_local.resources import ACCOUNT_ID, DeployedResource, StackDeployer
+from trapheus_local.resources import ACCOUNT_ID, DeployedResource, StackDeployer, placeholder_zip
 from trapheus_local.strict_rds import Quotas, StrictRds
 from trapheus_local.template import Template, load_template
 
@@ -289,6 +289,24 @@ class Emulator:
         if self.strict is not None:
             self.strict.settle()
         strict_dynamodb.settle_if_installed()
+
+    def serve_function(
+        self, name: str, code_dir: str | Path, *, handler: str = "app.handler", environment: Mapping[str, str] | None = None
+    ) -> str:
+        """Create a Lambda function of the user's own (a verify function, say) served in-process from
+        ``code_dir``, as the stack's functions are; returns its ARN."""
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        role = self.client("iam").create_role(RoleName=f"{name}-role"[:64], AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        arn = str(self.client("lambda").create_function(
+            FunctionName=name, Runtime="python3.13", Role=role, Handler=handler, Code={"ZipFile": placeholder_zip()},
+            Environment={"Variables": dict(environment or {})},
+        )["FunctionArn"])
+        self.runtime.register(FunctionSpec(
+            logical_id=name, name=name, arn=arn, code_dir=Path(code_dir), handler=handler,
+            environment=dict(environment or {}), region=self.region,
+        ))
+        return arn
 
     def client(self, service: str) -> Any:
         """A client of the emulator, created after moto started."""

@@ -22,11 +22,8 @@ from unittest import mock
 
 from botocore import xform_name
 from moto.core.responses import ActionResult
-<<<<<<< HEAD
-from moto.rds.exceptions import RDSClientError
-=======
 from moto.dynamodb.responses import DynamoHandler
->>>>>>> main
+from moto.rds.exceptions import RDSClientError
 from moto.rds.models import DBCluster, DBInstance, DBInstanceClustered, MasterUserSecret, RDSBackend
 from moto.rds.responses import RDSResponse
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
@@ -243,8 +240,9 @@ def _restores_start_from_the_snapshot() -> Iterator[None]:
     # for it (API_RestoreDBInstanceFromDBSnapshot.html: DeletionProtection, default false), no managed secret (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html:
     # only a modify, or an Oracle restore, turns management on), no associated roles (re-added with
     # AddRoleTo*), engine lifecycle support as the call says (default: extended support on,
-    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/extended-support-creating-db-instance.html) and
-    # the standard Database Insights mode.
+    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/extended-support-creating-db-instance.html), the
+    # standard Database Insights mode, and no read replica links (moto makes a point-in-time copy a replica of
+    # its source).
     # The same holds for a restore to a point in time (API_RestoreDBInstanceToPointInTime.html, same parameters).
     restore_instance = RDSBackend.restore_db_instance_from_db_snapshot
     restore_cluster = RDSBackend.restore_db_cluster_from_snapshot
@@ -260,6 +258,11 @@ def _restores_start_from_the_snapshot() -> Iterator[None]:
         restored.manage_master_user_password = False
         if "master_user_secret" in vars(restored):
             del restored.master_user_secret
+        if is_instance:
+            # the copy is nobody's read replica and has none of its own (moto copies the source's links)
+            restored.source_db_instance_identifier = None
+            restored.is_replica = False
+            restored.replicas = []
         if is_instance and overrides.get("manage_master_user_password") and str(restored.engine).startswith("oracle"):
             restored.manage_master_user_password = True
             restored.master_user_secret = MasterUserSecret(restored, overrides.get("master_user_secret_kms_key_id"))

@@ -8,17 +8,6 @@ Each change keeps results the same; it only stops work being redone:
   own environment, validation only reads the tree), so each definition text is
   parsed once per process.
 - The interpreter parses every JSONPath (``InputPath``, ``ResultPath``, ``$.x``
-<<<<<<< HEAD
-parameters, Choice variables) each time a state runs, and jsonpath-ng builds a
-new LALR parser for every parse (~40 ms). Parsed paths are immutable, so they
-  are cached per path text; results are unchanged.
-- Every boto3 session (moto resets the default one; handlers and the interpreter
-  make clients often) loads and parses the service model JSON again (~80 ms per
-  service). Sessions share one data loader per data path instead.
-- A task that waits for a nested execution (``states:startExecution.sync``) looks at
-  it every half second of real time; here every few milliseconds (the nested run
-  keeps the simulated clock, so nothing it reports changes).
-=======
   parameters, Choice variables) each time a state runs, and jsonpath-ng builds a
   new LALR parser for every parse (~40 ms). Parsed paths are immutable too, so
   they are cached per path text.
@@ -33,21 +22,19 @@ new LALR parser for every parse (~40 ms). Parsed paths are immutable, so they
 - moto fills every new EC2 backend with ~2,000 sample machine images (~0.15 s per
   account and region). trapheus never launches an EC2 instance, so none are
   loaded unless ``MOTO_EC2_LOAD_DEFAULT_AMIS`` or ``MOTO_AMIS_PATH`` says otherwise.
->>>>>>> main
+- A task that waits for a nested execution (``states:startExecution.sync``) looks at
+  it every half second of real time; here every few milliseconds (the nested run
+  keeps the simulated clock, so nothing it reports changes).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-<<<<<<< HEAD
-import time as _time
-from collections.abc import Iterator
-=======
 import os
 import threading
+import time as _time
 from collections.abc import Callable, Iterator
->>>>>>> main
 from typing import Any
 from unittest import mock
 
@@ -56,17 +43,11 @@ import botocore.loaders
 import botocore.session
 import jsonpath_ng
 import jsonpath_ng.ext
-<<<<<<< HEAD
-from moto.stepfunctions.parser.asl.component.common.path import result_path
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
-from moto.stepfunctions.parser.asl.utils import json_path
-=======
 
 # moto is imported inside the functions below: importing it builds botocore sessions, which must
 # come after share_service_models().
 
 AMIS_SETTINGS = ("MOTO_EC2_LOAD_DEFAULT_AMIS", "MOTO_AMIS_PATH")
->>>>>>> main
 
 
 @functools.lru_cache(maxsize=4096)
@@ -84,20 +65,6 @@ def _shared_loader(search_path_string: str | None = None) -> Any:
     return botocore.loaders.create_loader(search_path_string)
 
 
-<<<<<<< HEAD
-class _QuickPolls:
-    """Stands in for ``time`` in the interpreter's nested-execution poll: a short real pause instead of half a second."""
-
-    @staticmethod
-    def sleep(seconds: float) -> None:
-        _time.sleep(min(seconds, NESTED_POLL_SECONDS))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(_time, name)
-
-
-NESTED_POLL_SECONDS = 0.005
-=======
 def share_service_models() -> None:
     """Make every botocore session of this process share one data loader (and so its parsed files) per data path.
 
@@ -134,32 +101,39 @@ class _ClientsMadeOnce:
             if key not in self._clients:
                 self._clients[key] = boto3.client(**arguments)
             return self._clients[key]
->>>>>>> main
+
+
+class _QuickPolls:
+    """Stands in for ``time`` in the interpreter's nested-execution poll: a short real pause instead of half a second."""
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        _time.sleep(min(seconds, NESTED_POLL_SECONDS))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_time, name)
+
+
+NESTED_POLL_SECONDS = 0.005
 
 
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
-<<<<<<< HEAD
-    """Cache JSONPath parsing and service models, and poll nested executions quickly, for the duration of the block."""
-=======
-    """Parse definitions and JSONPaths once, reuse the interpreter's clients, skip sample AMIs, for the block."""
+    """Parse definitions and JSONPaths once, reuse the interpreter's clients, skip sample AMIs and poll nested
+    executions quickly, for the block."""
     from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
     _moto_parse()
     no_sample_amis = {} if any(name in os.environ for name in AMIS_SETTINGS) else {AMIS_SETTINGS[0]: "false"}
->>>>>>> main
     with (
         mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parsed_definition)),
         mock.patch.object(boto_client, "boto3", _ClientsMadeOnce()),
         mock.patch.object(json_path, "parse", _parse_extended),
         mock.patch.object(result_path, "parse", _parse),
-<<<<<<< HEAD
-        mock.patch.object(botocore.session, "create_loader", _shared_loader),
-        mock.patch.object(state_task_service_callback, "time", _QuickPolls()),
-=======
         mock.patch.dict(os.environ, no_sample_amis),
->>>>>>> main
+        mock.patch.object(state_task_service_callback, "time", _QuickPolls()),
     ):
         yield

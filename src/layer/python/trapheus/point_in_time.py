@@ -80,6 +80,11 @@ def choose_time(window: RestorableWindow, wanted: str, now: datetime | None = No
             f"RDS reports no restorable window for {window.identifier!r} (its first automated backup may still be "
             "under way); try again later"
         )]
+    if window.earliest > window.latest:
+        return None, [RestoreTimeError(
+            f"{window.identifier!r} has no restorable time yet: its automated backups begin at {format_time(window.earliest)} "
+            f"(it was created or restored recently) and RDS restores to about five minutes ago at the latest"
+        )]
     span = f"{format_time(window.earliest)} to {format_time(window.latest)}"
     if wanted == LATEST:
         return format_time(window.latest), []

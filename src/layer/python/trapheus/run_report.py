@@ -28,6 +28,12 @@ def _seconds(start: Any, end: Any) -> float | None:
         return None
 
 
+def _at(timeline: dict, event: str) -> str | None:
+    """When ``event`` happened: the workflow notes ``{"at": "<$$.State.EnteredTime>"}`` under its name."""
+    noted = timeline.get(event)
+    return noted.get("at") if isinstance(noted, dict) else None
+
+
 def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     value = str(environ.get(name, "")).strip().lower()
     return default if value == "" else value in ("1", "true", "yes", "on")
@@ -57,9 +63,9 @@ def item(state: dict, environ: Mapping[str, str] | None = None) -> dict[str, Any
         source=_source(request),
         restoredTo=state.get("restoredTo") or (timeline.get("started") if request.get("task") == "create_snapshot" else None),
         stagedCopy=names.get("staged") if strategy == "swap" else None,
-        swapStarted=timeline.get("unservedFrom"),
-        swapEnded=timeline.get("servedAgain"),
-        downtimeSeconds=_seconds(timeline.get("unservedFrom"), timeline.get("servedAgain")),
+        swapStarted=_at(timeline, "stoppedAnswering"),
+        swapEnded=_at(timeline, "answeringAgain"),
+        downtimeSeconds=_seconds(_at(timeline, "stoppedAnswering"), _at(timeline, "answeringAgain")),
     )
     if _source(request) == "snapshot":
         entry["snapshot"] = names.get("snapshot")
@@ -93,7 +99,7 @@ def restore_report(state: dict, ended: str, environ: Mapping[str, str] | None = 
 
 def recovery_report(state: dict, ended: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The recovery's report: every database as the swap left it, and the run's RTO (the restore time is its RPO)."""
-    items = [item(swapped, environ) for swapped in state.get("swaps") or []]
+    items = [item(database["state"], environ) for database in state.get("databases") or [] if isinstance(database.get("state"), dict)]
     started = (state.get("timeline") or {}).get("started")
     downtimes = [i["downtimeSeconds"] for i in items if isinstance(i.get("downtimeSeconds"), (int, float))]
     return {
