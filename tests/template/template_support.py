@@ -55,6 +55,7 @@ PARAMETER_SETS: dict[str, dict[str, str]] = {
         "ManagedDatabasePattern": "orders*",
         "PassableRoleArns": "arn:aws:iam::123456789012:role/rds-monitoring-role",
         "DatabaseKmsKeyArns": "arn:aws:kms:us-east-1:123456789012:key/0d1e2f3a-1111-2222-3333-444455556666",
+        "VerifyFunctionArns": "arn:aws:lambda:us-east-1:123456789012:function:orders-smoke-query",
     },
 }
 

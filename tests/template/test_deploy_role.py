@@ -485,6 +485,7 @@ def _boundary_for(template: Template) -> list[dict[str, Any]]:
         "GitHubRepository": "octo-org/trapheus", "TrustName": "staging",
         "TrapheusStackName": template.pseudo["AWS::StackName"],
         "ManagedDatabasePattern": template.parameters["ManagedDatabasePattern"],
+        "VerifyFunctionArns": ",".join(template.parameters["VerifyFunctionArns"] or []),
     })  # fmt: skip
     document = roles.resources["PermissionsBoundary"]["Properties"]["PolicyDocument"]
     return statements(roles.resolve(document, _role_lookup(roles)))

@@ -36,7 +36,7 @@ def test_default_render_has_no_optional_parts():
 
 def test_vpc_render_attaches_every_function_to_the_subnets():
     template = rendered("vpc-on")
-    assert len(functions(template)) == 16
+    assert len(functions(template)) == 18
     for name, function in functions(template).items():
         config = function["Properties"]["VpcConfig"]
         assert config["SecurityGroupIds"] == [{"Ref": "FunctionSecurityGroup"}], name
@@ -123,7 +123,7 @@ def test_everything_on_render_scopes_passed_roles_and_keys():
 @pytest.mark.parametrize("parameter_set", sorted(PARAMETER_SETS))
 def test_every_render_keeps_the_workflow_whole(parameter_set):
     template = rendered(parameter_set)
-    assert len(functions(template)) == 16
+    assert len(functions(template)) == 18
     machine = template["Resources"]["RestoreStateMachine"]["Properties"]
     assert "Definition" in machine or "DefinitionString" in machine
     assert template["Resources"]["RestoreStateMachine"]["Type"] == "AWS::StepFunctions::StateMachine"

@@ -221,4 +221,5 @@ def test_checkov_skips_have_reasons(template):
 
 
 def test_only_the_documented_state_machines_exist(template):
-    assert set(state_machines(template)) == {"RestoreStateMachine", "TableBackupStateMachine", "TableRestoreStateMachine"}
+    assert set(state_machines(template)) == {
+        "RestoreStateMachine", "RecoverStateMachine", "TableBackupStateMachine", "TableRestoreStateMachine"}

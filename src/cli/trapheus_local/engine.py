@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -143,6 +144,11 @@ class Deployment:
             virtual_seconds=self.emulator.clock.elapsed - virtual_start,
         )
 
+    def nested(self, result: ExecutionResult) -> list[ExecutionResult]:
+        """The runs ``result`` started as nested executions (``states:startExecution``), in the order it started them."""
+        arns = dict.fromkeys(_NESTED_EXECUTION.findall(json.dumps(result.events, default=str)))
+        return [self.wait(arn) for arn in arns if arn != result.arn]
+
     def _resource(self, logical_id: str, expected_type: str | None = None) -> DeployedResource:
         if logical_id not in self.resources:
             raise KeyError(f"{logical_id} is not deployed (is its Condition false?)")
@@ -150,6 +156,10 @@ class Deployment:
         if expected_type and resource.type != expected_type:
             raise KeyError(f"{logical_id} is a {resource.type}, not a {expected_type}")
         return resource
+
+
+# a nested run's ARN in its parent's history (task events carry StartExecution's answer as JSON text)
+_NESTED_EXECUTION = re.compile(r'ExecutionArn\\?": ?\\?"(arn:aws:states:[^"\\]+:execution:[^"\\]+)')
 
 
 def _history_of(region: str, execution_arn: str) -> list[dict[str, Any]]:

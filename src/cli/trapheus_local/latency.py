@@ -109,9 +109,12 @@ class ApiFault:
     message: str = "Rate exceeded"
     times: int | None = None  # None = always
     raised: int = 0
+    where: Callable[[Mapping[str, Any]], bool] | None = None  # only the calls whose parameters it accepts
 
     def matches(self, operation: str, params: dict[str, Any]) -> bool:
         if operation != self.operation or (self.times is not None and self.raised >= self.times):
+            return False
+        if self.where is not None and not self.where(params):
             return False
         return self.identifier is None or self.identifier in _identifiers(params)
 
@@ -173,9 +176,11 @@ class LatencyModel:
         code: str = "Throttling",
         message: str = "Rate exceeded",
         times: int | None = None,
+        where: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> ApiFault:
-        """Raise ``code`` from ``operation`` (for ``identifier``) ``times`` times, or always."""
-        fault = ApiFault(operation, identifier, code, message, times)
+        """Raise ``code`` from ``operation`` (for ``identifier``) ``times`` times, or always; ``where`` narrows it to
+        the calls whose parameters it accepts."""
+        fault = ApiFault(operation, identifier, code, message, times, where=where)
         with self._lock:
             self.api_faults.append(fault)
         return fault
