@@ -9,7 +9,8 @@ See the commands without running:    python install.py --dry-run ...
 Without --guided the installer never prompts; with no terminal on stdin or with
 CI=true it never prompts either. Every setting given is passed to `sam deploy`
 as a parameter override; a setting not given takes the template default on the
-first deploy and keeps its current value on an update.
+first deploy and keeps its current value on an update. ManagedDatabasePattern has
+no default: a first deploy needs it (guided mode asks until it gets one).
 The Slack webhook URLs may also come from TRAPHEUS_SLACK_WEBHOOK_URLS so they
 stay out of shell history; they are masked in everything this script prints.
 
@@ -25,6 +26,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -53,6 +55,8 @@ class Setting:
     default: str = ""
     choices: tuple[str, ...] = ()
     secret: bool = False
+    required: bool = False  # no template default: guided mode asks until it has a value
+    pattern: str = ""  # the template's AllowedPattern, checked before sam runs
 
     @property
     def flag(self) -> str:
@@ -67,7 +71,11 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("SenderEmail", "SES-verified sender address for failure emails (empty = no email)"),
     Setting("RecipientEmails", "Recipients of failure emails, comma separated (empty = no email)"),
+    Setting("EmailConfigurationSet", "SES configuration set the failure emails go through (empty = none)"),
     Setting("SlackWebhooksSecretArn", "ARN of an existing secret with the Slack webhook URLs (empty = none)"),
+    Setting(
+        "SlackWebhooksSecretKmsKeyArn", "ARN of the customer managed KMS key of that secret (empty = aws/secretsmanager)"
+    ),
     Setting("SlackWebhookUrls", "Slack webhook URLs to store in a new secret (empty = none)", secret=True),
     Setting("UseVpc", "Attach the functions to your VPC?", "false", BOOLEAN),
     Setting("VpcId", "VPC id (when UseVpc is true)"),
@@ -83,7 +91,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ExportRetentionDays", "Days exports are kept in the bucket", "90"),
     Setting("ScheduleExpression", 'Schedule, e.g. "rate(1 day)" (empty = no schedule)'),
     Setting("ScheduleInput", "Execution input (JSON) for the schedule"),
-    Setting("ManagedDatabasePattern", 'Databases trapheus may change, e.g. "orders-*"', "*"),
+    Setting(
+        "ManagedDatabasePattern",
+        'Databases trapheus may change: a lower case IAM name pattern such as "orders-*" ("*" = every database)',
+        required=True,
+        pattern="^[a-z0-9*?-]+$",
+    ),
     Setting("PassableRoleArns", "Role ARNs the restore may pass to RDS, comma separated (empty = none)"),
     Setting("DatabaseKmsKeyArns", "Customer managed KMS keys of your databases, comma separated (empty = none)"),
     Setting("VerifyFunctionArns", "Your Lambda functions a run may invoke to verify a restored copy, comma separated (empty = none)"),
@@ -285,12 +298,24 @@ def ask(overrides: dict[str, str], prompt: Prompt, secret_prompt: Prompt) -> dic
             else:
                 shown = f" [{setting.default}]" if setting.default else ""
                 value = prompt(f"{setting.question}{shown}: ").strip() or setting.default
-            if not setting.choices or value in setting.choices:
+            problem = _problem(setting, value)
+            if problem is None:
                 break
-            print(f"  choose one of: {', '.join(setting.choices)}")
+            print(f"  {problem}")
         if value != setting.default:
             answers[setting.name] = value
     return answers
+
+
+def _problem(setting: Setting, value: str) -> str | None:
+    """Why ``value`` cannot be given for ``setting`` (None: it can)."""
+    if setting.required and not value:
+        return "a value is required"
+    if setting.choices and value not in setting.choices:
+        return f"choose one of: {', '.join(setting.choices)}"
+    if setting.pattern and value and not re.fullmatch(setting.pattern, value):
+        return f"must match {setting.pattern} (lower case; IAM wildcards * and ?)"
+    return None
 
 
 def _relevant(setting: Setting, answers: Mapping[str, str]) -> bool:
@@ -299,6 +324,10 @@ def _relevant(setting: Setting, answers: Mapping[str, str]) -> bool:
         return answers.get("UseVpc") == "true"
     if setting.name == "SlackWebhookUrls":
         return not answers.get("SlackWebhooksSecretArn")
+    if setting.name == "SlackWebhooksSecretKmsKeyArn":
+        return bool(answers.get("SlackWebhooksSecretArn"))
+    if setting.name == "EmailConfigurationSet":
+        return bool(answers.get("SenderEmail"))
     if setting.name == "ScheduleInput":
         return bool(answers.get("ScheduleExpression"))
     return True
@@ -310,6 +339,8 @@ def check(overrides: Mapping[str, str]) -> None:
         raise InstallError("UseVpc=true needs VpcId and SubnetIds")
     if overrides.get("SlackWebhooksSecretArn") and overrides.get("SlackWebhookUrls"):
         raise InstallError("give either SlackWebhooksSecretArn or SlackWebhookUrls, not both")
+    if overrides.get("SlackWebhooksSecretKmsKeyArn") and not overrides.get("SlackWebhooksSecretArn"):
+        raise InstallError("SlackWebhooksSecretKmsKeyArn is the key of SlackWebhooksSecretArn: give both")
     if overrides.get("ScheduleInput"):
         try:
             json.loads(overrides["ScheduleInput"])
@@ -319,9 +350,9 @@ def check(overrides: Mapping[str, str]) -> None:
         if "\\" in value:
             # sam's parameter-override parser keeps backslashes doubled, so the value would change.
             raise InstallError(f"{name}: backslashes cannot be passed through sam deploy")
-        setting = BY_NAME[name]
-        if setting.choices and value not in setting.choices:
-            raise InstallError(f"{name} must be one of {', '.join(setting.choices)}")
+        problem = _problem(BY_NAME[name], value)
+        if problem is not None:
+            raise InstallError(f"{name}: {problem}")
 
 
 def sam_value(value: str) -> str:

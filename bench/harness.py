@@ -132,7 +132,7 @@ class StrategyBench:
             self.deployment = self.emulator.deploy(
                 TEMPLATE,
                 {"LogLevel": "ERROR", "PollIntervalSeconds": self.poll_seconds, "MaxPollAttempts": MAX_POLL_ATTEMPTS,
-                 **STACK_PARAMETERS},
+                 **STACK_PARAMETERS, "ManagedDatabasePattern": "bench-*"},  # every bench database is bench-...
             )
             self.invocation_meter = InvocationMeter(self.emulator)
             self._stack = stack.pop_all()

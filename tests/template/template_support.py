@@ -25,8 +25,8 @@ LAYER_PYTHON = REPO / "src" / "layer" / "python"
 STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
 SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
 
-# Parameters every render needs that have no usable default.
-BASE_PARAMETERS: dict[str, str] = {}
+# Parameters every render needs that have no default (deploy asks for them).
+BASE_PARAMETERS: dict[str, str] = {"ManagedDatabasePattern": "orders-*"}
 
 # The combinations users deploy; each must render, lint clean and keep IAM tight.
 PARAMETER_SETS: dict[str, dict[str, str]] = {
@@ -36,6 +36,10 @@ PARAMETER_SETS: dict[str, dict[str, str]] = {
     "slack-stack-secret": {"SlackWebhookUrls": "https://hooks.slack.com/services/T0/B0/x"},
     "slack-existing-secret": {
         "SlackWebhooksSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:trapheus-slack-AbCdEf"
+    },
+    "slack-existing-secret-customer-key": {
+        "SlackWebhooksSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:trapheus-slack-AbCdEf",
+        "SlackWebhooksSecretKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/9f8e7d6c-1111-2222-3333-444455556666",
     },
     "export-by-default": {"ExportByDefault": "true", "FinalSnapshotOnDelete": "false", "KeepAutomatedBackups": "false"},
     "schedule": {
@@ -48,6 +52,7 @@ PARAMETER_SETS: dict[str, dict[str, str]] = {
         "SubnetIds": "subnet-0aaa1111",
         "SenderEmail": "trapheus@example.com",
         "RecipientEmails": "dba@example.com",
+        "EmailConfigurationSet": "trapheus-alerts",
         "SlackWebhookUrls": "https://hooks.slack.com/services/T0/B0/x",
         "ExportByDefault": "true",
         "ScheduleExpression": "cron(0 3 * * ? *)",
@@ -238,7 +243,7 @@ def resolve_conditions(template: Mapping[str, Any], parameters: Mapping[str, str
         key: copy.deepcopy(value) for key, value in template.items() if key not in ("Conditions", "Rules")
     }
     rendered["Parameters"] = {
-        name: {**spec, "Default": parameters.get(name, spec.get("Default", ""))}
+        name: {**spec, "Default": parameters.get(name, BASE_PARAMETERS.get(name, spec.get("Default", "")))}
         for name, spec in template.get("Parameters", {}).items()
     }
     for section in ("Resources", "Outputs"):

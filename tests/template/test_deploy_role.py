@@ -17,7 +17,17 @@ from typing import Any
 
 import pytest
 
-from template_support import PARAMETER_SETS, REPO, TEMPLATE, as_list, load_template, render, rendered, statements
+from template_support import (
+    BASE_PARAMETERS,
+    PARAMETER_SETS,
+    REPO,
+    TEMPLATE,
+    as_list,
+    load_template,
+    render,
+    rendered,
+    statements,
+)
 from trapheus_local.template import Template
 from trapheus_local.template import load_template as bind_template
 
@@ -468,7 +478,8 @@ def test_every_action_and_condition_key_exists_in_the_iam_reference(parameter_se
 
 
 def _stack_template(parameter_set: str) -> Template:
-    parameters = {**PARAMETER_SETS[parameter_set], "PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/b"}
+    boundary = "arn:aws:iam::123456789012:policy/b"
+    parameters = {**BASE_PARAMETERS, **PARAMETER_SETS[parameter_set], "PermissionsBoundaryArn": boundary}
     return bind_template(TEMPLATE, parameters, stack_name="trapheus")
 
 
@@ -609,7 +620,8 @@ def test_the_local_engine_attaches_the_boundary_to_every_role_it_creates():
 
     boundary = f"arn:aws:iam::{ACCOUNT}:policy/trapheus/trapheus-local-boundary"
     with Emulator() as emulator:
-        emulator.deploy(TEMPLATE, {"LogLevel": "WARNING", "PermissionsBoundaryArn": boundary})
+        parameters = {"LogLevel": "WARNING", "ManagedDatabasePattern": "orders-*", "PermissionsBoundaryArn": boundary}
+        emulator.deploy(TEMPLATE, parameters)
         iam = emulator.client("iam")
         names = [role["RoleName"] for role in iam.list_roles()["Roles"]]
         boundaries = {iam.get_role(RoleName=n)["Role"].get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")

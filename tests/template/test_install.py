@@ -71,6 +71,7 @@ def parse_overrides(command: list[str], flag: str = "--parameter-overrides") -> 
 EVERY_SETTING = {
     "SenderEmail": "trapheus@example.com",
     "RecipientEmails": "dba@example.com,ops@example.com",
+    "EmailConfigurationSet": "trapheus-alerts",
     "SlackWebhookUrls": "https://hooks.slack.com/services/T0/B0/secret",
     "UseVpc": "true",
     "VpcId": "vpc-0abc1234",
@@ -123,16 +124,21 @@ def test_installer_knows_exactly_the_template_parameters_and_defaults():
         if install.BY_NAME[name].choices:
             assert install.BY_NAME[name].choices == allowed, name
         assert install.BY_NAME[name].secret == bool(spec.get("NoEcho")), name
-    # The two Slack sources exclude each other; the secret ARN has its own test.
-    assert set(EVERY_SETTING) | {"SlackWebhooksSecretArn"} == set(parameters)
+        assert install.BY_NAME[name].required == ("Default" not in spec), name
+        if install.BY_NAME[name].pattern:
+            assert install.BY_NAME[name].pattern == spec["AllowedPattern"], name
+    assert install.BY_NAME["ManagedDatabasePattern"].required and install.BY_NAME["ManagedDatabasePattern"].pattern
+    # The two Slack sources exclude each other; the existing secret and its key have their own test.
+    assert set(EVERY_SETTING) | {"SlackWebhooksSecretArn", "SlackWebhooksSecretKmsKeyArn"} == set(parameters)
 
 
-def test_existing_slack_secret_arn_is_passed():
+def test_existing_slack_secret_arn_and_its_key_are_passed():
     runner = Recorder()
     arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf"
-    assert install.main(["--slack-webhooks-secret-arn", arn], runner=runner, environ=NO_TTY_CI,
-                        stdin_isatty=False, prompt=no_prompt) == 0  # fmt: skip
-    assert parse_overrides(runner.commands[-1]) == {"SlackWebhooksSecretArn": arn}
+    key = "arn:aws:kms:us-east-1:123456789012:key/0d1e2f3a-1111-2222-3333-444455556666"
+    assert install.main(["--slack-webhooks-secret-arn", arn, "--slack-webhooks-secret-kms-key-arn", key],
+                        runner=runner, environ=NO_TTY_CI, stdin_isatty=False, prompt=no_prompt) == 0  # fmt: skip
+    assert parse_overrides(runner.commands[-1]) == {"SlackWebhooksSecretArn": arn, "SlackWebhooksSecretKmsKeyArn": key}
 
 
 def test_non_interactive_run_passes_every_setting_given():
@@ -183,6 +189,7 @@ def test_guided_without_a_terminal_does_not_prompt(capsys):
 def test_guided_run_asks_and_passes_the_answers():
     runner = Recorder()
     prompt = answers({"Stack name": "guided-stack", "sender": "me@example.com", "Recipients": "you@example.com",
+                      "Databases trapheus may change": "orders-*",
                       "VPC?": "true", "VPC id": "vpc-0123abcd", "subnet": "subnet-1,subnet-2",
                       "Schedule,": "rate(7 days)", "Execution input": '{"identifier": "db", "task": "db_restore", '
                       '"isCluster": false}'})  # fmt: skip
@@ -202,6 +209,7 @@ def test_guided_run_asks_and_passes_the_answers():
         "SubnetIds": "subnet-1,subnet-2",
         "ScheduleExpression": "rate(7 days)",
         "ScheduleInput": '{"identifier": "db", "task": "db_restore", "isCluster": false}',
+        "ManagedDatabasePattern": "orders-*",
     }
     assert not any("Seconds between" in q for q in prompt.asked), "asked for a setting given as a flag"
     assert len(secret.asked) == 1
@@ -209,18 +217,21 @@ def test_guided_run_asks_and_passes_the_answers():
 
 def test_guided_run_repeats_a_question_until_the_answer_is_allowed(capsys):
     runner = Recorder()
-    vpc_replies = iter(["maybe", "false"])
+    replies = {"Attach the functions": iter(["maybe", "false"]), "Databases trapheus": iter(["", "Orders-*", "orders-*"])}
     asked: list[str] = []
 
     def prompt(question: str) -> str:
         asked.append(question)
-        return next(vpc_replies) if question.startswith("Attach the functions") else ""
+        return next((next(r) for start, r in replies.items() if question.startswith(start)), "")
 
     assert install.main(["--guided"], runner=runner, environ={}, stdin_isatty=True, prompt=prompt,
                         secret_prompt=lambda question: "") == 0  # fmt: skip
     assert sum(q.startswith("Attach the functions") for q in asked) == 2
-    assert "choose one of: true, false" in capsys.readouterr().out
-    assert parse_overrides(runner.commands[-1]) == {}
+    assert sum(q.startswith("Databases trapheus") for q in asked) == 3
+    out = capsys.readouterr().out
+    assert "choose one of: true, false" in out
+    assert "a value is required" in out and "must match ^[a-z0-9*?-]+$" in out
+    assert parse_overrides(runner.commands[-1]) == {"ManagedDatabasePattern": "orders-*"}
 
 
 def test_dry_run_prints_the_commands_masks_the_secret_and_runs_nothing(capsys):
@@ -258,6 +269,8 @@ def test_skip_build_deploys_only():
         (["--schedule-expression", "rate(1 day)", "--schedule-input", "{not json"], "ScheduleInput is not JSON"),
         (["--parameter", "NoSuchParameter=1"], "expected NAME=VALUE"),
         (["--sender-email", "a\\b@example.com"], "backslashes"),
+        (["--managed-database-pattern", "Orders-*"], "ManagedDatabasePattern: must match"),
+        (["--slack-webhooks-secret-kms-key-arn", "arn:aws:kms:us-east-1:123456789012:key/k"], "give both"),
     ],
 )
 def test_impossible_settings_are_refused_before_anything_runs(argv, message, capsys):

@@ -51,10 +51,11 @@ def test_vpc_render_attaches_every_function_to_the_subnets():
 
 def test_email_render_lets_only_the_sender_send():
     statement = role_statements(rendered("email-alerts"), "EmailAlertRole")["SendFromConfiguredSender"]
-    assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "SenderEmail"}}}
+    assert statement["Condition"]["StringEquals"] == {"ses:FromAddress": {"Ref": "SenderEmail"}}
     env = rendered("email-alerts")["Resources"]["EmailAlertFunction"]["Properties"]["Environment"]["Variables"]
     assert env["SENDER_EMAIL"] == {"Ref": "SenderEmail"}
     assert env["RECIPIENT_EMAILS"] == {"Ref": "RecipientEmails"}
+    assert env["SES_CONFIGURATION_SET"] == {"Ref": "EmailConfigurationSet"}
 
 
 def test_slack_render_with_urls_creates_an_encrypted_secret_and_reads_only_it():
@@ -73,7 +74,10 @@ def test_slack_render_with_existing_secret_reads_that_secret():
     assert "SlackWebhooksSecret" not in template["Resources"]
     slack = role_statements(template, "SlackAlertRole")
     assert slack["ReadSlackWebhooksSecret"]["Resource"] == {"Ref": "SlackWebhooksSecretArn"}
-    assert "DecryptSlackWebhooksSecret" not in slack
+    assert "DecryptSlackWebhooksSecret" not in slack and "DecryptYourSlackWebhooksSecret" not in slack
+    keyed = role_statements(rendered("slack-existing-secret-customer-key"), "SlackAlertRole")
+    assert keyed["DecryptYourSlackWebhooksSecret"]["Resource"] == {"Ref": "SlackWebhooksSecretKmsKeyArn"}
+    assert "DecryptSlackWebhooksSecret" not in keyed
     env = template["Resources"]["SlackAlertFunction"]["Properties"]["Environment"]["Variables"]
     assert env["SLACK_WEBHOOKS_SECRET_ARN"] == {"Ref": "SlackWebhooksSecretArn"}
 

@@ -20,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from trapheus_local import Emulator
+from trapheus_local.samples import make_instance
 from trapheus_local.template import TemplateError
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixtures" / "template.yaml"
@@ -342,7 +343,7 @@ def test_the_repository_template_deploys_and_refuses_bad_input_without_changes()
 
 
 def _deploys_and_refuses_bad_input(emulator: Emulator) -> None:
-    deployment = emulator.deploy(REAL_TEMPLATE, {"LogLevel": "WARNING"})
+    deployment = emulator.deploy(REAL_TEMPLATE, {"LogLevel": "WARNING", "ManagedDatabasePattern": "orders-*"})
     machines = deployment.state_machines()
     assert machines
     functions = [
@@ -355,3 +356,23 @@ def _deploys_and_refuses_bad_input(emulator: Emulator) -> None:
     result = deployment.run(next(iter(machines)), {"identifier": "orders-db", "task": "drop_everything", "isCluster": False})
     assert result.status == "FAILED"
     assert deployment.rds_calls.mutating() == []
+
+
+@pytest.mark.skipif(not REAL_TEMPLATE.is_file(), reason="template.yaml not written yet")
+def test_the_repository_template_must_be_told_which_databases_it_manages(emulator):
+    with pytest.raises(TemplateError, match="ManagedDatabasePattern has no default"):
+        emulator.deploy(REAL_TEMPLATE, {"LogLevel": "WARNING"})
+
+
+@pytest.mark.skipif(not REAL_TEMPLATE.is_file(), reason="template.yaml not written yet")
+def test_a_database_outside_the_managed_pattern_is_refused_before_any_change():
+    with Emulator() as strict:
+        deployment = strict.deploy(REAL_TEMPLATE, {"LogLevel": "WARNING", "ManagedDatabasePattern": "orders-*"})
+        with strict.settled():
+            make_instance(strict.client("rds"), strict.client("ec2"), "billing-db")
+        deployment.rds_calls.clear()
+        run = {"identifier": "billing-db", "task": "create_snapshot_only", "isCluster": False}
+        result = deployment.run("RestoreStateMachine", run)
+        assert result.status == "FAILED"
+        assert "does not match ManagedDatabasePattern 'orders-*'" in (result.cause or ""), result.cause
+        assert deployment.rds_calls.mutating() == []

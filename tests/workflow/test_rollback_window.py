@@ -7,7 +7,10 @@ import pytest
 from support.rds_fixtures import STACK_PARAMETERS, make_instance
 from trapheus.retention import RETIRE_AFTER_TAG
 
-PARAMETERS = {"LogLevel": "WARNING", "PollIntervalSeconds": "900", "MaxPollAttempts": "6", "RetainOldCopyHours": "24", **STACK_PARAMETERS}
+PARAMETERS = {
+    "LogLevel": "WARNING", "PollIntervalSeconds": "900", "MaxPollAttempts": "6", "RetainOldCopyHours": "24",
+    **STACK_PARAMETERS, "ManagedDatabasePattern": "orders-db*",  # the one database here, and every name derived from it
+}
 
 
 def tags(rds, identifier):

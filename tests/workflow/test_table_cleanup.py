@@ -46,8 +46,9 @@ def emulator() -> Iterator[Emulator]:
 
 @pytest.fixture(scope="module")
 def stack(emulator: Emulator, slack: SlackListener) -> Deployment:
-    return emulator.deploy(REAL_TEMPLATE, {"LogLevel": "WARNING", "MaxPollAttempts": 8, "TableItemsPerInvocation": 30,
-                                           "SlackWebhookUrls": slack.url(SLACK_PATH)})  # fmt: skip
+    # ManagedDatabasePattern "none": these runs change tables, no database
+    return emulator.deploy(REAL_TEMPLATE, {"LogLevel": "WARNING", "ManagedDatabasePattern": "none", "MaxPollAttempts": 8,
+                                           "TableItemsPerInvocation": 30, "SlackWebhookUrls": slack.url(SLACK_PATH)})  # fmt: skip
 
 
 @pytest.fixture

@@ -58,7 +58,8 @@ def emulator() -> Iterator[Emulator]:
 @pytest.fixture(scope="module")
 def stack(emulator: Emulator, slack: SlackListener) -> Deployment:
     deployment = emulator.deploy(REAL_TEMPLATE, {
-        "LogLevel": "WARNING", "MaxPollAttempts": MAX_ATTEMPTS, "PollIntervalSeconds": 30,
+        "LogLevel": "WARNING", "ManagedDatabasePattern": "none",  # these runs change tables, no database
+        "MaxPollAttempts": MAX_ATTEMPTS, "PollIntervalSeconds": 30,
         "SenderEmail": SENDER, "RecipientEmails": RECIPIENT, "SlackWebhookUrls": slack.url(SLACK_PATH),
         "TableItemsPerInvocation": ITEMS_PER_INVOCATION, "TableScanConcurrency": 3, "TableLoadConcurrency": 2,
         "TableCopyBucketArns": f"arn:aws:s3:::{COPY_BUCKET},arn:aws:s3:::{MISSING_BUCKET}",

@@ -11,8 +11,11 @@ from typing import Any
 
 PASSWORD = "not-a-real-password-1"
 MONITORING_ROLE_ARN = "arn:aws:iam::123456789012:role/rds-monitoring"
-# What a stack needs to restore the samples: the monitoring role they pass to RDS.
-STACK_PARAMETERS = {"PassableRoleArns": MONITORING_ROLE_ARN}
+# What a stack needs to restore the samples: the databases it may change, and the monitoring role they pass
+# to RDS. The samples go by names that share no prefix (orders-db, ledger, orders-<hex>, db001, cl001...), so
+# no narrower IAM pattern covers them; deploys whose databases share one narrow it (the bench: bench-*), and
+# tests/workflow/test_local_engine.py shows a database outside the pattern refused before any change.
+STACK_PARAMETERS = {"ManagedDatabasePattern": "*", "PassableRoleArns": MONITORING_ROLE_ARN}
 
 
 @dataclass

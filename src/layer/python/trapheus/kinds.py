@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from botocore import xform_name
 
 
 @dataclass(frozen=True)
@@ -36,16 +35,11 @@ class RestoreOperation:
     ``time_param`` is the point in time, for the calls that take one; ``fixed`` are arguments every call gets.
     """
 
-    name: str  # botocore operation name, e.g. RestoreDBInstanceToPointInTime
+    restore_op: str  # botocore operation name, e.g. RestoreDBInstanceToPointInTime
     target_param: str
     source_param: str
     time_param: str | None = None
     fixed: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def method(self) -> str:
-        """The boto3 client method."""
-        return xform_name(self.name)
 
 
 @dataclass(frozen=True)
@@ -115,8 +109,10 @@ INSTANCE = DatabaseKind(
     describe_op="describe_db_instances",
     modify_op="modify_db_instance",
     delete_op="delete_db_instance",
-    from_snapshot=RestoreOperation("RestoreDBInstanceFromDBSnapshot", "DBInstanceIdentifier", "DBSnapshotIdentifier"),
-    to_point_in_time=RestoreOperation("RestoreDBInstanceToPointInTime", "TargetDBInstanceIdentifier", "SourceDbiResourceId", "RestoreTime"),
+    from_snapshot=RestoreOperation(restore_op="RestoreDBInstanceFromDBSnapshot", target_param="DBInstanceIdentifier",
+                                   source_param="DBSnapshotIdentifier"),
+    to_point_in_time=RestoreOperation(restore_op="RestoreDBInstanceToPointInTime", target_param="TargetDBInstanceIdentifier",
+                                      source_param="SourceDbiResourceId", time_param="RestoreTime"),
     list_key="DBInstances",
     result_key="DBInstance",
     status_key="DBInstanceStatus",
@@ -134,11 +130,12 @@ CLUSTER = DatabaseKind(
     describe_op="describe_db_clusters",
     modify_op="modify_db_cluster",
     delete_op="delete_db_cluster",
-    from_snapshot=RestoreOperation("RestoreDBClusterFromSnapshot", "DBClusterIdentifier", "SnapshotIdentifier"),
+    from_snapshot=RestoreOperation(restore_op="RestoreDBClusterFromSnapshot", target_param="DBClusterIdentifier",
+                                   source_param="SnapshotIdentifier"),
     # a full copy: a copy-on-write clone would share its volume with the original it is about to replace
     to_point_in_time=RestoreOperation(
-        "RestoreDBClusterToPointInTime", "DBClusterIdentifier", "SourceDbClusterResourceId", "RestoreToTime",
-        fixed=(("RestoreType", "full-copy"),),
+        restore_op="RestoreDBClusterToPointInTime", target_param="DBClusterIdentifier",
+        source_param="SourceDbClusterResourceId", time_param="RestoreToTime", fixed=(("RestoreType", "full-copy"),),
     ),
     list_key="DBClusters",
     result_key="DBCluster",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore import xform_name
+
 from trapheus import clients
 from trapheus.configuration import (
     CLUSTER_SETTINGS,
@@ -58,11 +60,11 @@ def restore_twin(
         raise IdentifierInUseError(f"cannot restore into {target_id!r}: the original {kind.label} is still there")
     if existing is None:
         operation = source.operation(kind)
-        accepted = client.meta.service_model.operation_model(operation.name).input_shape.members
+        accepted = client.meta.service_model.operation_model(operation.restore_op).input_shape.members
         arguments = {k: v for k, v in restore_arguments(kind, configuration).items() if k in accepted}
         arguments.update(source.arguments(kind, target_id))
         with aws_errors(RestoreError, f"restoring {source.label} as {kind.label} {target_id!r}"):
-            getattr(client, operation.method)(**arguments)
+            getattr(client, xform_name(operation.restore_op))(**arguments)
         logger.info("restore started", extra={"source": source.label, "target": target_id})
     return {"target": target_id}
 
