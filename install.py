@@ -111,6 +111,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("PassableRoleArns", "Role ARNs the restore may pass to RDS, comma separated (empty = none)"),
     Setting("DatabaseKmsKeyArns", "Customer managed KMS keys of your databases, comma separated (empty = none)"),
+    Setting("VerifyFunctionArns", "Your Lambda functions a run may invoke to verify a restored copy, comma separated (empty = none)"),
     Setting("PermissionsBoundaryArn", "Permissions boundary policy for every role the stack creates (empty = none)"),
     Setting("ManagedTablePattern", 'DynamoDB tables trapheus may back up, create and replace, e.g. "orders*"', "*"),
     Setting("TableKmsKeyArns", "Customer managed KMS keys of your tables, comma separated (empty = none)"),

@@ -17,7 +17,6 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from moto.rds.models import rds_backends
 from trapheus_local.clock import VirtualClock

@@ -1,10 +1,13 @@
-"""Run the real restore workflow on the local engine under the RDS timing model, and measure it.
+"""Run the real restore and recover workflows on the local engine under the RDS timing model, and measure them.
 
 One emulator and one deployment of the repository's ``template.yaml`` serve every
 scenario. A scenario creates its own database (the non-default sample settings),
-takes the snapshot the run restores, switches the timing model on for the
-database's size and runs ``task: db_restore`` with the scenario's strategy. The
-emulator parses the workflow once for all of them (:mod:`trapheus_local.speedups`).
+takes the snapshot the run restores (or, for a point in time, restores from its
+automated backups), switches the timing model on for the database's size and runs
+the restore workflow with the scenario's strategy. A recovery scenario creates
+several databases and brings them back to one instant with the recover workflow,
+or with one restore run after another. The emulator parses the workflows once for
+all of them (:mod:`trapheus_local.speedups`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import contextlib
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +40,8 @@ from trapheus_local.rds_timing import DEFAULT_ASSUMPTIONS, Assumptions, RdsTimin
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
 MACHINE = "RestoreStateMachine"
+RECOVER_MACHINE = "RecoverStateMachine"
+SNAPSHOT, POINT_IN_TIME = "snapshot", "point in time"
 POLL_SECONDS = 30  # the template's default PollIntervalSeconds
 MAX_POLL_ATTEMPTS = 240  # the template's default MaxPollAttempts
 REAL_TIMEOUT_SECONDS = 120.0  # only guards against a hang
@@ -48,10 +54,17 @@ class Scenario:
     size_gib: int
     is_cluster: bool = False
     assumptions: Assumptions = DEFAULT_ASSUMPTIONS
+    source: str = SNAPSHOT  # or POINT_IN_TIME: the original's automated backups, at their latest restorable time
 
     @property
     def kind(self) -> str:
         return "cluster" if self.is_cluster else "instance"
+
+    def execution_input(self, identifier: str) -> dict[str, Any]:
+        request = {"identifier": identifier, "isCluster": self.is_cluster, "strategy": self.strategy}
+        if self.source == POINT_IN_TIME:
+            return {**request, "task": "point_in_time_restore", "restoreTime": "latest"}
+        return {**request, "task": "db_restore"}
 
     @property
     def timing(self) -> RdsTiming:
@@ -142,10 +155,7 @@ class StrategyBench:
         self.clock.observers.append(meter.observe)
         started_at = self.clock.elapsed
         try:
-            status, events = self._run(
-                {"identifier": identifier, "task": "db_restore", "isCluster": scenario.is_cluster,
-                 "strategy": scenario.strategy}
-            )
+            status, events, _ = self._run(MACHINE, scenario.execution_input(identifier))
         finally:
             self.clock.observers.remove(meter.observe)
             latency.timing = default_timing
@@ -166,23 +176,76 @@ class StrategyBench:
             ),
         )
 
+    def measure_recovery(self, size_gib: int, count: int, *, together: bool) -> RecoveryMeasurement:
+        """``count`` instances of ``size_gib`` brought back to one instant: by the recover workflow (``together``),
+        or by one point-in-time restore run after another. Each database's downtime is metered on its own."""
+        emulator, latency = self.emulator, self.emulator.latency
+        latency.clear()
+        scenario = Scenario("swap", size_gib, source=POINT_IN_TIME)
+        with emulator.settled():
+            identifiers = [self._create_database(scenario) for _ in range(count)]
+        default_timing = latency.timing
+        latency.timed(scenario.timing, lambda: self.clock.elapsed)
+        meters = [DowntimeMeter(ACCOUNT_ID, emulator.region, latency, identifier, False) for identifier in identifiers]
+        self.clock.observers.extend(meter.observe for meter in meters)
+        started_at = self.clock.elapsed
+        instant = (datetime.now(timezone.utc) - timedelta(minutes=30)).isoformat()  # the same for both ways
+        try:
+            if together:
+                # one Map lane at a time: the local clock is one timeline, on which parallel waits would add up
+                reports = [self._run(RECOVER_MACHINE, {"databases": [{"identifier": i, "isCluster": False} for i in identifiers],
+                                                       "restoreTime": instant, "maxConcurrency": 1})[2]]  # fmt: skip
+            else:
+                reports = [self._run(MACHINE, {**scenario.execution_input(i), "restoreTime": instant})[2] for i in identifiers]
+        finally:
+            for meter in meters:
+                self.clock.observers.remove(meter.observe)
+            latency.timing = default_timing
+        items = [item for report in reports for item in report["items"]]
+        return RecoveryMeasurement(
+            together=together, size_gib=size_gib,
+            downtime_seconds=tuple(meter.unserved_seconds for meter in meters),
+            total_seconds=self.clock.elapsed - started_at,
+            swap_spread_seconds=_spread(items),
+            restore_times=tuple(sorted({item["restoredTo"] for item in items})),
+        )  # fmt: skip
+
     def _create_database(self, scenario: Scenario) -> str:
         rds, ec2 = self.emulator.client("rds"), self.emulator.client("ec2")
         identifier = f"bench-{scenario.kind[:2]}-{scenario.size_gib}-{uuid.uuid4().hex[:6]}"
         if scenario.is_cluster:
             make_cluster(rds, ec2, identifier)
-            rds.create_db_cluster_snapshot(DBClusterIdentifier=identifier, DBClusterSnapshotIdentifier=f"{identifier}-snapshot")
+            if scenario.source == SNAPSHOT:
+                rds.create_db_cluster_snapshot(DBClusterIdentifier=identifier, DBClusterSnapshotIdentifier=f"{identifier}-snapshot")
         else:
             make_instance(
                 rds, ec2, identifier, AllocatedStorage=scenario.size_gib, MaxAllocatedStorage=2 * scenario.size_gib
             )
-            rds.create_db_snapshot(DBInstanceIdentifier=identifier, DBSnapshotIdentifier=f"{identifier}-snapshot")
+            if scenario.source == SNAPSHOT:
+                rds.create_db_snapshot(DBInstanceIdentifier=identifier, DBSnapshotIdentifier=f"{identifier}-snapshot")
         return identifier
 
-    def _run(self, execution_input: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    def _run(self, machine: str, execution_input: dict[str, Any]) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+        """Run to the end: its status, its events and its report."""
         assert self.deployment is not None
-        arn = self.deployment.start(MACHINE, execution_input, name=f"bench-{uuid.uuid4().hex[:12]}")
+        arn = self.deployment.start(machine, execution_input, name=f"bench-{uuid.uuid4().hex[:12]}")
         result = self.deployment.wait(arn, real_timeout=REAL_TIMEOUT_SECONDS)
         if not result.succeeded:
             raise RuntimeError(f"{execution_input} ended {result.status}: {result.error}: {result.cause}")
-        return result.status, result.events
+        return result.status, result.events, result.output["report"]
+
+
+@dataclass(frozen=True)
+class RecoveryMeasurement:
+    together: bool  # the recover workflow, or one restore run after another
+    size_gib: int
+    downtime_seconds: tuple[float, ...]  # per database, metered
+    total_seconds: float
+    swap_spread_seconds: float  # from the first database going unserved to the last one served again
+    restore_times: tuple[str, ...]  # the instants the databases were restored to
+
+
+def _spread(items: list[dict[str, Any]]) -> float:
+    started = min(datetime.fromisoformat(item["swapStarted"]) for item in items)
+    ended = max(datetime.fromisoformat(item["swapEnded"]) for item in items)
+    return (ended - started).total_seconds()

@@ -1,9 +1,12 @@
-"""Restore strategies side by side: downtime, time and cost of `swap` and `in-place`.
+"""Restore strategies side by side: downtime, time and cost of `swap` and `in-place`, from a snapshot and to a
+point in time, and several databases brought back to one instant.
 
 Runs the real restore workflow (template.yaml and statemachine/restore.asl.json,
 on the local engine) for both strategies and several database sizes, with every
 RDS operation taking the time the model in ``src/cli/trapheus_local/rds_timing.py`` gives it on
-the virtual clock, and prints one table. The last line is machine-readable:
+the virtual clock, and prints one table; then a point-in-time restore (swap) beside the
+snapshot restore of each size, and the recover workflow against one restore run after
+another for three databases. The last line is machine-readable:
 
     downtime_ratio=<swap / in-place> lambda_gbs_ratio=<ours / waiting inside Lambda>
 
@@ -31,13 +34,15 @@ for _path in (ROOT, ROOT / "src" / "cli", ROOT / "src" / "layer" / "python"):
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench.harness import Measurement, Scenario, StrategyBench  # noqa: E402
+from bench.harness import POINT_IN_TIME, Measurement, RecoveryMeasurement, Scenario, StrategyBench  # noqa: E402
 from trapheus_local.rds_timing import DEFAULT_ASSUMPTIONS  # noqa: E402
 
 STRATEGIES = ("swap", "in-place")
 DEFAULT_SIZES = (20, 200, 1000)
 CLUSTER_SIZE = 200
 FAST_RENAME_MINUTES = 2.0  # sensitivity: the default rename is the documented ~10 minutes
+RECOVERY_DATABASES = 3
+RECOVERY_SIZE = 200
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,12 +55,17 @@ def main(argv: list[str] | None = None) -> int:
         fast_rename = DEFAULT_ASSUMPTIONS.with_rename(FAST_RENAME_MINUTES)
         largest = max(arguments.sizes)
         sensitivity = {s: bench.measure(Scenario(s, largest, assumptions=fast_rename)) for s in STRATEGIES}
+        in_time = [bench.measure(Scenario("swap", size, source=POINT_IN_TIME)) for size in arguments.sizes]
+        recoveries = [bench.measure_recovery(RECOVERY_SIZE, RECOVERY_DATABASES, together=way) for way in (True, False)]
     console = Console(width=160)
     console.print(_table(runs))
+    console.print(_point_in_time_table(runs, in_time))
+    console.print(_recovery_table(recoveries))
     summary = Summary(runs, largest)
     for line in _findings(runs, summary, sensitivity, largest):
         console.print(line)
-    console.print(f"{len(runs) + len(sensitivity)} runs in {time.perf_counter() - real_start:.1f} s real time")
+    console.print(f"{len(runs) + len(sensitivity) + len(in_time) + RECOVERY_DATABASES + 1} runs "
+                  f"in {time.perf_counter() - real_start:.1f} s real time")
     print(f"downtime_ratio={summary.downtime_ratio:.4f} lambda_gbs_ratio={summary.lambda_ratio:.5f}")
     return 0
 
@@ -118,6 +128,35 @@ def _table(runs: list[Measurement]) -> Table:
             str(run.waiting_in_lambda.invocations),
             f"{run.waiting_in_lambda.gb_seconds:.1f}",
             f"1/{1 / run.lambda_gbs_ratio:.0f}",
+        )
+    return table
+
+
+def _point_in_time_table(runs: list[Measurement], in_time: list[Measurement]) -> Table:
+    """The same instance and strategy (swap) from a snapshot and to a point in time (log replay on top)."""
+    table = Table(title="Restoring from a snapshot or to a point in time (swap, same timing model)")
+    for heading in ("database", "from", "downtime", "total time", "RDS calls (mutating)"):
+        table.add_column(heading, justify="left" if heading in ("database", "from") else "right")
+    by_size = {run.scenario.size_gib: run for run in runs if run.scenario.strategy == "swap" and not run.scenario.is_cluster}
+    for run in in_time:
+        for shown in (by_size[run.scenario.size_gib], run):
+            table.add_row(f"instance {shown.scenario.size_gib} GiB", shown.scenario.source, _minutes(shown.downtime_seconds),
+                          _minutes(shown.total_seconds), f"{shown.rds_calls} ({shown.rds_mutating_calls})")  # fmt: skip
+    return table
+
+
+def _recovery_table(recoveries: list[RecoveryMeasurement]) -> Table:
+    """Several databases to one instant: the recover workflow against one restore run after another."""
+    table = Table(title=f"{RECOVERY_DATABASES} instances of {RECOVERY_SIZE} GiB to one point in time")
+    for heading in ("how", "downtime per database", "from the first swap to the last", "total time", "instants"):
+        table.add_column(heading, justify="left" if heading == "how" else "right")
+    for recovery in recoveries:
+        table.add_row(
+            "recover workflow (all staged, then the swaps)" if recovery.together else "one restore run after another",
+            ", ".join(_minutes(seconds) for seconds in recovery.downtime_seconds),
+            _minutes(recovery.swap_spread_seconds),
+            _minutes(recovery.total_seconds),
+            str(len(recovery.restore_times)),
         )
     return table
 

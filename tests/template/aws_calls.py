@@ -29,7 +29,7 @@ PACKAGE = "trapheus"
 IAM_PREFIX = {"stepfunctions": "states"}
 # a client built for a service named in the code: clients.client("rds"), or a helper such as _client("s3", given)
 CLIENT_CALL = re.compile(r"""client\(\s*["']([a-z0-9-]+)["']""")
-# S3 operations authorized by an IAM action of another name
+# S3 (and Lambda) operations authorized by an IAM action of another name
 # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations.html, "Permissions" of each operation)
 IAM_ACTIONS_OF = {
     "s3:HeadObject": {"s3:GetObject"},
@@ -42,6 +42,9 @@ IAM_ACTIONS_OF = {
     "s3:CreateMultipartUpload": {"s3:PutObject"},
     "s3:UploadPart": {"s3:PutObject"},
     "s3:CompleteMultipartUpload": {"s3:PutObject"},
+    # Lambda's Invoke operation is authorized as lambda:InvokeFunction
+    # (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html)
+    "lambda:Invoke": {"lambda:InvokeFunction"},
 }
 # A one-word operation name (dynamodb "scan", kms "verify") names a call only as a client method: as a
 # string or a plain name it is as likely a step or a module.

@@ -80,6 +80,7 @@ PARAMETER_SETS: dict[str, dict[str, str]] = {
         "DrReportTableName": "trapheus-dr-DrReportTable-AbCd",
         "DrCopyTriggerRoleArn": "arn:aws:iam::222233334444:role/trapheus-dr-DrCopyTriggerRole-AbCd",
         "DrCopyStateMachineArn": "arn:aws:states:us-east-1:222233334444:stateMachine:trapheus-dr-dr-copy",
+        "VerifyFunctionArns": "arn:aws:lambda:us-east-1:123456789012:function:orders-smoke-query",
     },
 }
 

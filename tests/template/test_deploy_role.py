@@ -535,6 +535,7 @@ def _boundary_for(template: Template) -> list[dict[str, Any]]:
         "ManagedTablePattern": template.parameters["ManagedTablePattern"],
         "TableCopyBucketArns": ",".join(template.parameters["TableCopyBucketArns"]),
         "TableCopyKmsKeyArns": ",".join(template.parameters["TableCopyKmsKeyArns"]),
+        "VerifyFunctionArns": ",".join(template.parameters["VerifyFunctionArns"] or []),
     })  # fmt: skip
     document = roles.resources["PermissionsBoundary"]["Properties"]["PolicyDocument"]
     return statements(roles.resolve(document, _role_lookup(roles)))

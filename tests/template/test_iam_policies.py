@@ -333,7 +333,8 @@ def test_each_function_role_gets_exactly_its_rds_actions():
     assert granted["ValidateInputRole"] == databases | snapshots | {
         "rds:DescribeDBClusterEndpoints", "rds:DescribeAccountAttributes", "rds:DescribeDBEngineVersions", "rds:DescribeDBParameterGroups",
         "rds:DescribeDBClusterParameterGroups", "rds:DescribeOptionGroups", "rds:DescribeBlueGreenDeployments",
-        "rds:DescribeDBProxies", "rds:DescribeDBProxyTargets",
+        "rds:DescribeDBProxies", "rds:DescribeDBProxyTargets", "rds:DescribeDBInstanceAutomatedBackups",
+        "rds:DescribeDBClusterAutomatedBackups",
     }  # fmt: skip
     assert granted["SnapshotRole"] == snapshots | {
         "rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot", "rds:CopyDBSnapshot", "rds:CopyDBClusterSnapshot",
@@ -344,7 +345,8 @@ def test_each_function_role_gets_exactly_its_rds_actions():
         "rds:DescribeDBClusterEndpoints", "rds:CreateDBClusterEndpoint", "rds:DeleteDBClusterEndpoint",
         "rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot", "rds:CreateDBInstance",
         "rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:AddTagsToResource", "rds:AddRoleToDBInstance",
-        "rds:AddRoleToDBCluster",
+        "rds:AddRoleToDBCluster", "rds:RestoreDBInstanceToPointInTime", "rds:RestoreDBClusterToPointInTime",
+        "rds:BacktrackDBCluster",
     }  # fmt: skip
     assert granted["DeleteRole"] == databases | {
         "rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:DeleteDBInstance", "rds:DeleteDBCluster",
@@ -618,7 +620,7 @@ def test_execution_history_is_readable_only_for_this_stacks_executions():
             this_stacks = [
                 {"Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
                  f"execution:${{AWS::StackName}}-{workflow}:*"}
-                for workflow in ("restore", "table-backup", "table-restore", "backup")
+                for workflow in ("restore", "recover", "table-backup", "table-restore", "backup")
             ]
             assert all(resource in this_stacks for resource in as_list(statement["Resource"])), where
     name = load_template()["Resources"]["RestoreStateMachine"]["Properties"]["Name"]
@@ -668,3 +670,24 @@ def test_star_allow_list_holds_only_actions_without_resource_types():
         service, _, name = action.partition(":")
         resource_types = set(definition[service]["privileges"][name]["resource_types"]) - {""}
         assert not resource_types, f"{action} can be scoped to {sorted(resource_types)}"
+
+
+def test_point_in_time_and_recovery_grants_stay_with_the_steps_that_use_them():
+    def granted(template: dict) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for where, statement in allow_statements(template):
+            found.setdefault(where.split("/")[0], set()).update(actions_of(statement))
+        return found
+
+    listed, none_listed = granted(rendered("everything-on")), granted(rendered("defaults"))
+    in_time = {"rds:RestoreDBInstanceToPointInTime", "rds:RestoreDBClusterToPointInTime", "rds:BacktrackDBCluster"}
+    assert [role for role, actions in listed.items() if actions & in_time] == ["RestoreRole"]
+    windows = {"rds:DescribeDBInstanceAutomatedBackups", "rds:DescribeDBClusterAutomatedBackups"}
+    assert [role for role, actions in listed.items() if actions & windows] == ["ValidateInputRole"]
+    assert {a for a in listed["VerifyHookRole"] if a.startswith("rds:")} == {"rds:DescribeDBInstances", "rds:DescribeDBClusters"}
+    assert "lambda:InvokeFunction" in listed["VerifyHookRole"] and "lambda:InvokeFunction" not in none_listed["VerifyHookRole"]
+    (invoke,) = [s for w, s in allow_statements(rendered("everything-on")) if w.startswith("VerifyHookRole/") and "lambda:InvokeFunction" in actions_of(s)]
+    assert invoke["Resource"] == {"Ref": "VerifyFunctionArns"}, "the verify hook may invoke the listed functions only"
+    assert {a.split(":")[0] for a in listed["RunReportRole"]} <= {"logs", "xray"}, "the report step calls no AWS API"
+    starts = [s for w, s in allow_statements(rendered("defaults")) if w.startswith("RecoverStateMachineRole/") and "states:StartExecution" in actions_of(s)]
+    assert [s["Resource"] for s in starts] == [{"Ref": "RestoreStateMachine"}]

@@ -102,6 +102,7 @@ EVERY_SETTING = {
     "ManagedDatabasePattern": "orders-*",
     "PassableRoleArns": "arn:aws:iam::123456789012:role/rds-monitoring",
     "DatabaseKmsKeyArns": "arn:aws:kms:us-east-1:123456789012:key/abc",
+    "VerifyFunctionArns": "arn:aws:lambda:us-east-1:123456789012:function:orders-smoke-query",
     "PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/trapheus/trapheus-prod-boundary",
     "ManagedTablePattern": "orders*",
     "TableKmsKeyArns": "arn:aws:kms:us-east-1:123456789012:key/def",

@@ -8,7 +8,7 @@ from template_support import as_list, load_template, rendered, resources_of_type
 
 TABLE_FUNCTIONS = {"TableValidateFunction", "TableScanFunction", "TableExportFunction", "TableStoreFunction",
                    "TableRestoreFunction", "TableLoadFunction", "TableCheckFunction"}  # fmt: skip
-ALERTS = {"EmailAlertFunction", "SlackAlertFunction"}
+ALERTS = {"EmailAlertFunction", "SlackAlertFunction", "SnsAlertFunction"}
 MANAGED = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ManagedTablePattern}"
 
 

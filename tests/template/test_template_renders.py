@@ -9,7 +9,7 @@ from template_support import PARAMETER_SETS, asl_files, rendered, resources_of_t
 pytestmark = pytest.mark.skipif(not asl_files(), reason="statemachine/*.asl.json not written yet")
 
 FUNCTION = "AWS::Lambda::Function"
-FUNCTIONS = 19  # nine of the restore workflow, the SNS alert, two of the backup workflow, seven of the table workflows
+FUNCTIONS = 21  # nine of the restore workflow, the verify hook and run report, the SNS alert, two of the backup workflow, seven of the table workflows
 
 
 def functions(template: dict) -> dict:
@@ -129,8 +129,8 @@ def test_everything_on_render_scopes_passed_roles_and_keys():
 def test_every_render_keeps_the_workflow_whole(parameter_set):
     template = rendered(parameter_set)
     assert len(functions(template)) == FUNCTIONS
-    for name in ("RestoreStateMachine", "BackupStateMachine", "BackupDatabaseStateMachine", "TableBackupStateMachine",
-                 "TableRestoreStateMachine"):
+    for name in ("RestoreStateMachine", "RecoverStateMachine", "BackupStateMachine", "BackupDatabaseStateMachine",
+                 "TableBackupStateMachine", "TableRestoreStateMachine"):
         machine = template["Resources"][name]["Properties"]
         assert "Definition" in machine or "DefinitionString" in machine, name
         assert template["Resources"][name]["Type"] == "AWS::StepFunctions::StateMachine", name

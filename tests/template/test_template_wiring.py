@@ -129,7 +129,9 @@ def test_layer_requirements_match_the_runtime_pins():
 WORKFLOW_FUNCTIONS = {
     "RestoreStateMachine": {"ValidateInputFunction", "SnapshotFunction", "RenameFunction", "RestoreFunction",
                             "DeleteFunction", "CheckStatusFunction", "ExportSnapshotFunction", "EmailAlertFunction",
-                            "SlackAlertFunction", "SnsAlertFunction"},
+                            "SlackAlertFunction", "SnsAlertFunction", "VerifyHookFunction", "RunReportFunction"},
+    "RecoverStateMachine": {"ValidateInputFunction", "RunReportFunction", "EmailAlertFunction", "SlackAlertFunction",
+                            "SnsAlertFunction"},
     "BackupStateMachine": {"BackupPlanFunction", "EmailAlertFunction", "SlackAlertFunction", "SnsAlertFunction"},
     "BackupDatabaseStateMachine": {"BackupDatabaseFunction", "CheckStatusFunction"},
 }

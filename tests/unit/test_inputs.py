@@ -66,8 +66,9 @@ def test_longest_restorable_identifier_is_accepted():
 
 
 def test_tasks_say_what_they_do():
-    assert [t.takes_snapshot for t in Task] == [True, False, True, False]
-    assert [t.restores for t in Task] == [True, True, False, False]
+    assert [t.takes_snapshot for t in Task] == [True, False, True, False, False]
+    assert [t.restores for t in Task] == [True, True, False, True, False]
+    assert [t.to_point_in_time for t in Task] == [False, False, False, True, False]
 
 
 def test_strategy_defaults_to_the_deployment_and_is_checked():

@@ -81,6 +81,7 @@ def entered_states(pytestconfig: pytest.Config) -> Iterator[EnteredStates]:
     def wait(self: Deployment, execution_arn: str, **kwargs: object) -> object:
         result = original_wait(self, execution_arn, **kwargs)  # type: ignore[arg-type]
         seen.record(_definition_of(self, execution_arn), result.entered_states)
+        self.nested(result)  # the runs it started (a recovery's phases) are waited for, so recorded, too
         return result
 
     with pytest.MonkeyPatch.context() as patch:

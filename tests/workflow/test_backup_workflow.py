@@ -32,6 +32,7 @@ from backup_support import (
     tags_of,
 )
 from moto.ses.models import ses_backends
+from support.alert_topic import alert_topic_reader
 from support.rds_fixtures import ROOMY_QUOTAS, STACK_PARAMETERS
 from support.slack import SlackListener
 from typer.testing import CliRunner
@@ -93,20 +94,7 @@ def stack(emulator: Emulator, slack: SlackListener, keys: Keys) -> Deployment:
 @pytest.fixture(scope="module")
 def topic_messages(emulator: Emulator, stack: Deployment) -> Any:
     """Every message the alert topic received, read from an SQS queue subscribed to it (as a pager would be)."""
-    sqs, sns = emulator.client("sqs"), emulator.client("sns")
-    queue = sqs.create_queue(QueueName="alert-subscriber")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    topic = stack.physical_id("AlertTopic")
-
-    def read() -> list[dict[str, Any]]:
-        if not sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]:  # (again, after a test removed the topic)
-            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
-        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-        for message in messages:
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-        return [json.loads(message["Body"]) for message in messages]
-
-    return read
+    return alert_topic_reader(emulator, stack)
 
 
 @pytest.fixture(autouse=True)
@@ -584,7 +572,8 @@ def test_trapheus_report_renders_the_report_of_a_run_that_succeeded_and_of_one_t
     assert document["report"]["workflow"] == "backup"
     assert table.exit_code == 0, table.output
     assert "shown-missing" in table.output and "FAILED" in table.output and "rpoSeconds" in table.output
-    unknown = runner.invoke(app, ["report", stack.start("RestoreStateMachine", {"identifier": "x"}), "--region", emulator.region])
+    refused = stack.run("RestoreStateMachine", {"identifier": "x"})  # ended before the CLI reads it
+    unknown = runner.invoke(app, ["report", refused.arn, "--region", emulator.region])
     assert unknown.exit_code == 2 and "has no report" in unknown.output
 
 

@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest

@@ -180,6 +180,13 @@ STEPS = [
         produces=_restored,
     ),
     Step(
+        # the copy comes from the original's automated backups instead of a snapshot; the rest is the same
+        "restore to a point in time", "point_in_time_restore", "RestoreError",
+        _by_kind("RestoreDBInstanceToPointInTime", "RestoreDBClusterToPointInTime"),
+        lambda names, strategy: lambda p: True,
+        produces=_restored,
+    ),
+    Step(
         "create a cluster member", "db_restore", "RestoreError",
         _by_kind("CreateDBInstance", "CreateDBInstance"),
         lambda names, strategy: lambda p: p.get("DBClusterIdentifier") == _restored(names, strategy),
@@ -461,7 +468,8 @@ class Database:
         return derive_names(self.identifier, f"{self.identifier}-snapshot", run_name, members, is_cluster=self.is_cluster)
 
     def request(self, task: str, strategy: str) -> dict:
-        return {"identifier": self.identifier, "task": task, "isCluster": self.is_cluster, "strategy": strategy}
+        request = {"identifier": self.identifier, "task": task, "isCluster": self.is_cluster, "strategy": strategy}
+        return {**request, "restoreTime": "latest"} if task == "point_in_time_restore" else request
 
 
 def create_database(emulator: Emulator, is_cluster: bool) -> Database:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from support.rds_fixtures import make_cluster, make_instance
 from trapheus_local import Emulator
-from trapheus_local.latency import CLUSTER, INSTANCE
+from trapheus_local.latency import INSTANCE
 from trapheus_local.rds_timing import HOUR, MINUTE
 from trapheus_local.strict_rds import RULES, Quotas
 
@@ -414,6 +415,89 @@ def test_a_managed_secret_goes_with_its_database_and_a_restored_copy_has_none(aw
     assert "MasterUserSecret" not in rds.describe_db_instances(DBInstanceIdentifier="secret-copy")["DBInstances"][0]
     rds.delete_db_instance(DBInstanceIdentifier="secret-db", SkipFinalSnapshot=True)
     refused(lambda: aws.client("secretsmanager").describe_secret(SecretId=secret), "ResourceNotFoundException")
+
+
+# -- automated backups, points in time and backtracking -------------------------------------------------------------
+
+
+def ago(**delta: float) -> datetime:
+    return datetime.now(timezone.utc) - timedelta(**delta)
+
+
+def test_point_in_time_restores_stay_in_the_restorable_window(aws, rds):
+    source = rds.describe_db_instances(DBInstanceIdentifier=instance(aws))["DBInstances"][0]  # retention 9 days
+    small_instance(aws, "no-backups-db", BackupRetentionPeriod=0)
+    cluster(aws)
+
+    def restore(target: str, **when: Any) -> Any:
+        return lambda: rds.restore_db_instance_to_point_in_time(SourceDbiResourceId=source["DbiResourceId"], TargetDBInstanceIdentifier=target, **when)
+
+    refused(restore("too-old", RestoreTime=ago(days=10)), "InvalidRestoreFault")
+    refused(restore("too-new", RestoreTime=ago(minutes=1)), "InvalidRestoreFault")  # the latest restorable time is ~5 minutes ago
+    refused(restore("both", RestoreTime=ago(hours=1), UseLatestRestorableTime=True), "InvalidParameterCombination")
+    refused(lambda: rds.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier="no-backups-db", TargetDBInstanceIdentifier="x",
+                                                             UseLatestRestorableTime=True), "PointInTimeRestoreNotEnabled")
+    refused(lambda: rds.restore_db_cluster_to_point_in_time(SourceDBClusterIdentifier="ledger", DBClusterIdentifier="ledger-old",
+                                                            RestoreToTime=ago(days=8), RestoreType="full-copy"), "InvalidRestoreFault")
+    restore("orders-then", RestoreTime=ago(days=8, hours=23))()  # inside the 9 days kept
+    rds.restore_db_cluster_to_point_in_time(SourceDBClusterIdentifier="ledger", DBClusterIdentifier="ledger-then",
+                                            RestoreToTime=ago(hours=2), RestoreType="full-copy")
+
+
+def test_the_restorable_window_is_described_as_rds_reports_it(aws, rds):
+    instance(aws)
+    small_instance(aws, "no-backups-db", BackupRetentionPeriod=0)
+    cluster(aws)
+    described = rds.describe_db_instances(DBInstanceIdentifier="orders-db")["DBInstances"][0]
+    assert ago(minutes=6) < described["LatestRestorableTime"] < ago(minutes=4)
+    backups = rds.describe_db_instance_automated_backups(DBInstanceIdentifier="orders-db")["DBInstanceAutomatedBackups"]
+    assert ago(days=9, minutes=1) < backups[0]["RestoreWindow"]["EarliestTime"] < ago(days=8, hours=23)  # the world before the run
+    clusters = rds.describe_db_cluster_automated_backups(DbClusterResourceId=cluster_resource_id(rds, "ledger"))["DBClusterAutomatedBackups"]
+    assert [c["DBClusterIdentifier"] for c in clusters] == ["ledger"] and clusters[0]["RestoreWindow"]["EarliestTime"] < ago(days=6)
+    assert "LatestRestorableTime" not in rds.describe_db_instances(DBInstanceIdentifier="no-backups-db")["DBInstances"][0]
+    refused(lambda: rds.describe_db_instance_automated_backups(DBInstanceIdentifier="no-backups-db"), "DBInstanceAutomatedBackupNotFound")
+    rds.create_db_instance(DBInstanceIdentifier="new-db", DBInstanceClass="db.t3.micro", Engine="postgres", MasterUsername="admin",
+                           MasterUserPassword=PASSWORD, AllocatedStorage=20, BackupRetentionPeriod=1)
+    aws.settle()
+    new = rds.describe_db_instance_automated_backups(DBInstanceIdentifier="new-db")["DBInstanceAutomatedBackups"][0]
+    assert new["RestoreWindow"]["EarliestTime"] > ago(minutes=1)  # made during the run: nothing to restore to before it
+
+
+def cluster_resource_id(rds: Any, identifier: str) -> str:
+    return rds.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"][0]["DbClusterResourceId"]
+
+
+def test_a_point_in_time_restore_takes_longer_than_a_snapshot_restore_of_the_same_size(aws, rds):
+    instance(aws)
+    with aws.settled():
+        rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot")
+    rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="from-snapshot", DBSnapshotIdentifier="orders-db-snapshot")
+    rds.restore_db_instance_to_point_in_time(SourceDBInstanceIdentifier="orders-db", TargetDBInstanceIdentifier="in-time",
+                                             RestoreTime=ago(hours=1))
+    aws.clock.advance(31 * MINUTE)  # 500 GiB: 10 + 20 minutes creating, then backing-up
+    assert (status(rds, "from-snapshot"), status(rds, "in-time")) == ("backing-up", "creating")  # plus the log replay
+    aws.clock.advance(5 * MINUTE)
+    assert status(rds, "in-time") == "backing-up"
+
+
+def test_backtracks_stay_in_the_backtrack_window(aws, rds):
+    with aws.settled():
+        make_cluster(rds, aws.client("ec2"), "rewind", members=1, backtrack_hours=2)
+    cluster(aws)  # backtracking off
+    refused(lambda: rds.backtrack_db_cluster(DBClusterIdentifier="ledger", BacktrackTo=ago(minutes=10)), "InvalidDBClusterStateFault")
+    refused(lambda: rds.backtrack_db_cluster(DBClusterIdentifier="rewind", BacktrackTo=ago(hours=3)), "InvalidParameterValue")
+    refused(lambda: rds.backtrack_db_cluster(DBClusterIdentifier="rewind", BacktrackTo=ago(minutes=-10)), "InvalidParameterValue")
+    described = rds.describe_db_clusters(DBClusterIdentifier="rewind")["DBClusters"][0]
+    assert described["BacktrackWindow"] == 7200 and ago(hours=2, minutes=1) < described["EarliestBacktrackTime"] < ago(hours=1, minutes=59)
+    answer = rds.backtrack_db_cluster(DBClusterIdentifier="rewind", BacktrackTo=ago(minutes=30))
+    assert ago(minutes=1) < answer["BacktrackedFrom"] and answer["BacktrackTo"] < ago(minutes=29)
+    assert cluster_status(rds, "rewind") == "backtracking"
+    assert rds.describe_db_cluster_backtracks(DBClusterIdentifier="rewind")["DBClusterBacktracks"][0]["Status"] == "applying"
+    refused(lambda: rds.backtrack_db_cluster(DBClusterIdentifier="rewind", BacktrackTo=ago(minutes=20)), "InvalidDBClusterStateFault")
+    aws.clock.advance(5 * MINUTE)
+    assert cluster_status(rds, "rewind") == "available"
+    forward = rds.backtrack_db_cluster(DBClusterIdentifier="rewind", BacktrackTo=answer["BacktrackedFrom"])  # undoing the rewind
+    assert forward["BacktrackTo"] == answer["BacktrackedFrom"]
 
 
 def test_lenient_mode_is_moto_as_it_is():

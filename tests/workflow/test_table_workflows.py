@@ -21,6 +21,7 @@ import pytest
 from moto.s3.exceptions import AccessDeniedByLock
 from moto.s3.models import S3Backend
 from moto.ses.models import ses_backends
+from support.alert_topic import alert_topic_reader
 from support.slack import SlackListener
 from support.table_fixtures import all_items, contents, create_table, items, number, put_items
 
@@ -599,16 +600,29 @@ def test_a_failed_scan_discards_the_backup_and_a_failed_discard_is_reported(tabl
 
 
 def test_alerts_that_cannot_be_delivered_do_not_change_how_a_run_ends(tables, stock):
-    ses = tables.emulator.client("ses")
+    ses, sns = tables.emulator.client("ses"), tables.emulator.client("sns")
+    topic = tables.stack.physical_id("AlertTopic")
     ses.delete_identity(Identity=SENDER)  # SES refuses an unverified sender
     tables.slack.always[SLACK_PATH] = 404
+    sns.delete_topic(TopicArn=topic)  # SNS answers NotFound
     try:
         backup = tables.stack.run(BACKUP, {"table": "no-such-table"})
         restore = tables.stack.run(RESTORE, {"backupId": "20260101T000000Z-00000000", "table": "stock", "target": "x-copy"})
     finally:
         ses.verify_email_identity(EmailAddress=SENDER)
+        sns.create_topic(Name=topic.split(":")[-1])
 
     for result, error in ((backup, "TableNotFoundError"), (restore, "BackupNotFoundError")):
         assert (result.status, result.error) == ("FAILED", error)
-        assert {"Email alert not sent", "Slack alert not sent"} <= set(result.entered_states)
+        assert {"Email alert not sent", "Slack alert not sent", "SNS alert not sent"} <= set(result.entered_states)
     assert tables.emails() == []
+
+
+def test_a_failed_table_run_alerts_the_topic_as_json(tables):
+    topic = alert_topic_reader(tables.emulator, tables.stack)
+
+    result = tables.stack.run(BACKUP, {"table": "no-such-table"})
+
+    (published,) = topic()
+    assert (result.status, published["error"]) == ("FAILED", "TableNotFoundError")
+    assert published["execution"]["arn"] == result.arn

@@ -24,10 +24,11 @@ class Workflow:
 
 
 RESTORE = Workflow("RestoreStateMachine", "restore", "restore")
+RECOVER = Workflow("RecoverStateMachine", "recover", "recover")
 TABLE_BACKUP = Workflow("TableBackupStateMachine", "tablebackup", "table backup")
 TABLE_RESTORE = Workflow("TableRestoreStateMachine", "tablerestore", "table restore")
 # most specific first: a table restore's name also contains "restore"
-WORKFLOWS = (TABLE_BACKUP, TABLE_RESTORE, RESTORE)
+WORKFLOWS = (TABLE_BACKUP, TABLE_RESTORE, RESTORE, RECOVER)
 LOGICAL_ID = RESTORE.logical_id
 
 

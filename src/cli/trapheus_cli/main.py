@@ -24,12 +24,13 @@ from rich.table import Table
 
 from trapheus.alerts import execution_console_url
 from trapheus.errors import InvalidInputError
-from trapheus.inputs import Strategy, Task, parse_request
+from trapheus.inputs import LATEST, Strategy, Task, parse_request
+from trapheus.recovery import parse as parse_recovery
 from trapheus_cli import diagrams, executions, graphviz, plan, reports, schedules
 from trapheus_cli.asl import parse_workflow
 from trapheus_cli.aws import Aws, Target
 from trapheus_cli.errors import CliError
-from trapheus_cli.locate import DEFAULT_STACK, find_state_machine
+from trapheus_cli.locate import DEFAULT_STACK, RECOVER, find_state_machine
 from trapheus_cli.mermaid import to_mermaid
 from trapheus_cli.steps import failed_states, visited_states
 from trapheus_cli.views import LineReporter, ProgressView, executions_table, steps_table, summary
@@ -67,6 +68,15 @@ SnapshotOption = Annotated[
     Optional[str], typer.Option("--snapshot", help="Snapshot identifier (default: IDENTIFIER-snapshot).")
 ]
 PollOption = Annotated[float, typer.Option("--poll-seconds", min=0, help="Seconds between two looks at the run.")]
+ToOption = Annotated[
+    Optional[str],
+    typer.Option("--to", help='Restore to this point in time: ISO-8601 with its zone (2026-11-29T10:42:00Z) or "latest".'),
+]
+VerifyOption = Annotated[
+    Optional[str],
+    typer.Option("--verify", help="ARN of your Lambda function that checks the copy first (listed in VerifyFunctionArns)."),
+]
+FollowOption = Annotated[bool, typer.Option("--follow/--no-follow", help="Follow the run until it ends.")]
 LenientOption = Annotated[
     bool,
     typer.Option("--lenient", help="Turn the strict RDS model off (moto as it is): for debugging only, proves nothing."),
@@ -103,16 +113,53 @@ def _print_json(document: Any) -> None:
     typer.echo(json.dumps(document, indent=2, default=str))
 
 
-def _request(identifier: str, task: Task, cluster: bool, snapshot: str | None) -> dict[str, Any]:
-    """The console-compatible input, checked here too for a friendlier error (the workflow checks again)."""
+def _request(
+    identifier: str, task: Task, cluster: bool, snapshot: str | None, *, to: str | None = None, verify: str | None = None,
+    strategy: Strategy | None = None,
+) -> dict[str, Any]:
+    """The console-compatible input, checked here too for a friendlier error (the workflow checks again).
+
+    ``to`` makes it a restore to that point in time (a plan of one, for task plan)."""
     payload: dict[str, Any] = {"identifier": identifier, "task": task.value, "isCluster": cluster}
+    if to is not None:
+        if task is not Task.PLAN:
+            payload["task"] = Task.POINT_IN_TIME_RESTORE.value
+        payload["restoreTime"] = to
     if snapshot:
         payload["snapshotIdentifier"] = snapshot
+    if strategy is not None:
+        payload["strategy"] = strategy.value
+    if verify:
+        payload["verify"] = {"functionArn": verify}
     try:
-        parse_request(payload, export_default=False)
+        parse_request({**payload, "task": Task.POINT_IN_TIME_RESTORE.value} if to and task is Task.PLAN else payload,
+                      export_default=False)
     except InvalidInputError as error:
         raise CliError(f"invalid request: {error}") from error
     return payload
+
+
+def _start_and_follow(
+    aws: Aws, machine: str, payload: dict[str, Any], name: str, *, follow: bool, poll_seconds: float, json_output: bool
+) -> None:
+    """Start a run; unless told not to, follow it and print its steps; exit 1 if it does not succeed."""
+    arn = executions.start(aws.stepfunctions, machine, payload, name)
+    if not follow:
+        if json_output:
+            _print_json({"executionArn": arn, "consoleUrl": execution_console_url(arn), "name": name,
+                         "stateMachineArn": machine, "input": payload})  # fmt: skip
+        else:
+            Console().print(f"started [bold]{name}[/]\n{arn}", highlight=False)
+        return
+    final = _follow(aws, arn, name, poll_seconds, json_output)
+    if json_output:
+        _print_json(final.to_dict())
+    else:
+        console = Console()
+        console.print(steps_table(final.steps))
+        console.print(summary(final))
+    if not final.succeeded:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -123,9 +170,11 @@ def restore(
     snapshot: SnapshotOption = None,
     strategy: Annotated[
         Optional[Strategy],
-        typer.Option("--strategy", help="swap or in-place (default: the deployment's).", case_sensitive=False),
+        typer.Option("--strategy", help="swap, in-place or backtrack (default: the deployment's).", case_sensitive=False),
     ] = None,
-    follow: Annotated[bool, typer.Option("--follow/--no-follow", help="Follow the run until it ends.")] = True,
+    to: ToOption = None,
+    verify: VerifyOption = None,
+    follow: FollowOption = True,
     poll_seconds: PollOption = 5.0,
     stack_name: StackOption = DEFAULT_STACK,
     state_machine_arn: MachineOption = None,
@@ -134,38 +183,52 @@ def restore(
     region: RegionOption = None,
     profile: ProfileOption = None,
 ) -> None:
-    """Start a run of the restore workflow and follow it; exit 1 if it does not succeed."""
+    """Start a run of the restore workflow (--to: to a point in time) and follow it; exit 1 if it does not succeed."""
     with _explained(json_output):
-        payload = _request(identifier, task, cluster, snapshot)
-        if strategy is not None:
-            payload["strategy"] = strategy.value
+        payload = _request(identifier, task, cluster, snapshot, to=to, verify=verify, strategy=strategy)
         aws = Aws(Target(endpoint_url, region, profile))
         machine = _machine(aws, stack_name, state_machine_arn)
-        name = executions.execution_name(identifier, task.value)
-        arn = executions.start(aws.stepfunctions, machine, payload, name)
-        if not follow:
-            if json_output:
-                _print_json(
-                    {
-                        "executionArn": arn,
-                        "consoleUrl": execution_console_url(arn),
-                        "name": name,
-                        "stateMachineArn": machine,
-                        "input": payload,
-                    }
-                )
-            else:
-                Console().print(f"started [bold]{name}[/]\n{arn}", highlight=False)
-            return
-        final = _follow(aws, arn, name, poll_seconds, json_output)
-        if json_output:
-            _print_json(final.to_dict())
-        else:
-            console = Console()
-            console.print(steps_table(final.steps))
-            console.print(summary(final))
-        if not final.succeeded:
-            raise typer.Exit(1)
+        name = executions.execution_name(identifier, payload["task"])
+        _start_and_follow(aws, machine, payload, name, follow=follow, poll_seconds=poll_seconds, json_output=json_output)
+
+
+@app.command()
+def recover(
+    databases: Annotated[Optional[list[str]], typer.Argument(help="DB instance identifiers.")] = None,
+    to: Annotated[str, typer.Option("--to", help='The one point in time for all: ISO-8601 with its zone, or "latest".')] = LATEST,
+    clusters: Annotated[
+        Optional[list[str]], typer.Option("--cluster", help="An Aurora cluster identifier (repeatable).")
+    ] = None,
+    max_concurrency: Annotated[
+        int, typer.Option("--max-concurrency", min=1, help="Copies staged (and originals retired) at once.")
+    ] = 4,
+    verify: VerifyOption = None,
+    follow: FollowOption = True,
+    poll_seconds: PollOption = 5.0,
+    stack_name: StackOption = DEFAULT_STACK,
+    state_machine_arn: MachineOption = None,
+    json_output: JsonOption = False,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """Bring several databases back to one point in time under their identifiers (every copy staged and verified
+    first, then the swaps one by one); exit 1 if the run does not succeed."""
+    with _explained(json_output):
+        entries = [{"identifier": i, "isCluster": False} for i in databases or []]
+        entries += [{"identifier": i, "isCluster": True} for i in clusters or []]
+        payload: dict[str, Any] = {"databases": entries, "restoreTime": to, "maxConcurrency": max_concurrency}
+        if verify:
+            payload["verify"] = {"functionArn": verify}
+        try:
+            parse_recovery(payload)
+        except InvalidInputError as error:
+            raise CliError(f"invalid request: {error}") from error
+        aws = Aws(Target(endpoint_url, region, profile))
+        machine = find_state_machine(aws.stepfunctions, aws.cloudformation, stack_name=stack_name, arn=state_machine_arn,
+                                     workflow=RECOVER)  # fmt: skip
+        name = executions.execution_name("-".join(e["identifier"] for e in entries), "recover")
+        _start_and_follow(aws, machine, payload, name, follow=follow, poll_seconds=poll_seconds, json_output=json_output)
 
 
 @app.command("plan")
@@ -176,6 +239,8 @@ def plan_command(
         Strategy, typer.Option("--strategy", help="How the restored copy would take over.", case_sensitive=False)
     ] = Strategy.SWAP,
     snapshot: SnapshotOption = None,
+    to: ToOption = None,
+    verify: VerifyOption = None,
     poll_seconds: PollOption = 2.0,
     stack_name: StackOption = DEFAULT_STACK,
     state_machine_arn: MachineOption = None,
@@ -184,9 +249,11 @@ def plan_command(
     region: RegionOption = None,
     profile: ProfileOption = None,
 ) -> None:
-    """Show what a restore would do and what stands in its way, changing nothing; exit 1 if something blocks it."""
+    """Show what a restore would do and what stands in its way, changing nothing; exit 1 if something blocks it.
+
+    With --to: the restorable window, the time chosen and whether a backtrack would do."""
     with _explained(json_output):
-        payload = {**_request(identifier, Task.PLAN, cluster, snapshot), "strategy": strategy.value}
+        payload = _request(identifier, Task.PLAN, cluster, snapshot, to=to, verify=verify, strategy=strategy)
         aws = Aws(Target(endpoint_url, region, profile))
         machine = _machine(aws, stack_name, state_machine_arn)
         report = plan.run(aws.stepfunctions, machine, payload, poll_seconds=poll_seconds)

@@ -3,12 +3,17 @@
 Step Functions ``Wait`` states, ``Retry`` back-off and botocore's own retry
 back-off all advance this clock instead of sleeping, so a workflow that would
 wait an hour in AWS finishes in milliseconds here, and a benchmark can read how
-long it would have waited (:attr:`VirtualClock.elapsed`).
+long it would have waited (:attr:`VirtualClock.elapsed`). The time a workflow
+reads from its context object (``$$.State.EnteredTime``) is on the same clock:
+the moment the emulator started plus the simulated seconds since, so a run's
+report measures what the run would have taken. There is one simulated timeline:
+the waits of branches that run side by side (Map, Parallel) add up on it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as _datetime
 import threading
 import time as _real_time
 from collections.abc import Iterator
@@ -16,6 +21,7 @@ from typing import Any
 from unittest import mock
 
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state import state as state_module
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 
@@ -30,6 +36,7 @@ class VirtualClock:
         self._lock = threading.Lock()
         self._elapsed = 0.0
         self._started = _real_time.monotonic()
+        self.started_at = _datetime.datetime.now(_datetime.timezone.utc)
         self.real_time_factor = real_time_factor
         self.sleeps: list[float] = []
 
@@ -40,10 +47,31 @@ class VirtualClock:
             real = (_real_time.monotonic() - self._started) * self.real_time_factor if self.real_time_factor else 0.0
             return self._elapsed + real
 
+    def now(self) -> _datetime.datetime:
+        """The simulated wall clock: when the emulator started, plus the simulated seconds since."""
+        return self.started_at + _datetime.timedelta(seconds=self.elapsed)
+
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._elapsed += max(0.0, float(seconds))
             self.sleeps.append(float(seconds))
+
+
+class _DatetimeModule:
+    """Stands in for ``datetime`` in the interpreter's state module: ``datetime.now()`` reads the simulated clock."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        clock_now = clock.now
+
+        class SimulatedDatetime(_datetime.datetime):
+            @classmethod
+            def now(cls, tz: Any = None) -> Any:  # type: ignore[override]
+                return clock_now().astimezone(tz) if tz else clock_now().replace(tzinfo=None)
+
+        self.datetime = SimulatedDatetime
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_datetime, name)
 
 
 class _TimeModule:
@@ -61,7 +89,8 @@ class _TimeModule:
 
 @contextlib.contextmanager
 def installed(clock: VirtualClock) -> Iterator[VirtualClock]:
-    """Make Wait states, Retry back-off and botocore retries advance ``clock`` instead of sleeping."""
+    """Make Wait states, Retry back-off and botocore retries advance ``clock`` instead of sleeping, and the
+    context object's times read it."""
     import botocore.endpoint
 
     def wait_interval(self: WaitFunction, env: Any, wait_seconds: int) -> None:
@@ -72,4 +101,5 @@ def installed(clock: VirtualClock) -> Iterator[VirtualClock]:
         stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", wait_interval))
         stack.enter_context(mock.patch.object(retrier_decl, "time", fake_time))
         stack.enter_context(mock.patch.object(botocore.endpoint, "time", fake_time))
+        stack.enter_context(mock.patch.object(state_module, "datetime", _DatetimeModule(clock)))
         yield clock

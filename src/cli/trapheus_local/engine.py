@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -38,10 +39,10 @@ from trapheus_local import clock as clock_module
 from trapheus_local import moto_shims, speedups, strict_dynamodb
 from trapheus_local.clock import VirtualClock
 from trapheus_local.cluster_endpoints import CustomEndpoints
-from trapheus_local.functions import InProcessRuntime, Invocation
+from trapheus_local.functions import FunctionSpec, InProcessRuntime, Invocation
 from trapheus_local.latency import LatencyModel
 from trapheus_local.rds_calls import RdsCallLog, intercepted
-from trapheus_local.resources import ACCOUNT_ID, DeployedResource, StackDeployer
+from trapheus_local.resources import ACCOUNT_ID, DeployedResource, StackDeployer, placeholder_zip
 from trapheus_local.strict_rds import Quotas, StrictRds
 from trapheus_local.template import Template, load_template
 
@@ -151,6 +152,11 @@ class Deployment:
             virtual_seconds=self.emulator.clock.elapsed - virtual_start,
         )
 
+    def nested(self, result: ExecutionResult) -> list[ExecutionResult]:
+        """The runs ``result`` started as nested executions (``states:startExecution``), in the order it started them."""
+        arns = dict.fromkeys(_NESTED_EXECUTION.findall(json.dumps(result.events, default=str)))
+        return [self.wait(arn) for arn in arns if arn != result.arn]
+
     def _resource(self, logical_id: str, expected_type: str | None = None) -> DeployedResource:
         if logical_id not in self.resources:
             raise KeyError(f"{logical_id} is not deployed (is its Condition false?)")
@@ -158,6 +164,10 @@ class Deployment:
         if expected_type and resource.type != expected_type:
             raise KeyError(f"{logical_id} is a {resource.type}, not a {expected_type}")
         return resource
+
+
+# a nested run's ARN in its parent's history (task events carry StartExecution's answer as JSON text)
+_NESTED_EXECUTION = re.compile(r'ExecutionArn\\?": ?\\?"(arn:aws:states:[^"\\]+:execution:[^"\\]+)')
 
 
 def _history_of(account_id: str, region: str, execution_arn: str) -> list[dict[str, Any]]:
@@ -313,6 +323,24 @@ class Emulator:
         if self.strict is None:
             raise RuntimeError("the emulator is lenient: it has no strict model")
         return self.strict.in_scope(account_id, region or self.region)
+
+    def serve_function(
+        self, name: str, code_dir: str | Path, *, handler: str = "app.handler", environment: Mapping[str, str] | None = None
+    ) -> str:
+        """Create a Lambda function of the user's own (a verify function, say) served in-process from
+        ``code_dir``, as the stack's functions are; returns its ARN."""
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        role = self.client("iam").create_role(RoleName=f"{name}-role"[:64], AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        arn = str(self.client("lambda").create_function(
+            FunctionName=name, Runtime="python3.13", Role=role, Handler=handler, Code={"ZipFile": placeholder_zip()},
+            Environment={"Variables": dict(environment or {})},
+        )["FunctionArn"])
+        self.runtime.register(FunctionSpec(
+            logical_id=name, name=name, arn=arn, code_dir=Path(code_dir), handler=handler,
+            environment=dict(environment or {}), region=self.region,
+        ))
+        return arn
 
     def client(self, service: str, *, account_id: str | None = None, region: str | None = None) -> Any:
         """A client of the emulator, created after moto started (default: its own account and region)."""

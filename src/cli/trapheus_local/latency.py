@@ -89,6 +89,7 @@ _TRANSITIONS: dict[str, tuple[str, str, str]] = {
     "RestoreDBClusterToPointInTime": (CLUSTER, "DBClusterIdentifier", "creating"),
     "ModifyDBCluster": (CLUSTER, "DBClusterIdentifier", "modifying"),
     "DeleteDBCluster": (CLUSTER, "DBClusterIdentifier", "deleting"),
+    "BacktrackDBCluster": (CLUSTER, "DBClusterIdentifier", "backtracking"),
     "CreateDBSnapshot": (SNAPSHOT, "DBSnapshotIdentifier", "creating"),
     "CopyDBSnapshot": (SNAPSHOT, "TargetDBSnapshotIdentifier", "creating"),
     "CreateDBClusterSnapshot": (CLUSTER_SNAPSHOT, "DBClusterSnapshotIdentifier", "creating"),
@@ -116,7 +117,7 @@ class ApiFault:
     raised: int = 0
     account: str | None = None  # None = in any account
     region: str | None = None  # None = in any region
-    where: Callable[[dict[str, Any]], bool] | None = None  # only calls whose parameters pass (one step's calls)
+    where: Callable[[Mapping[str, Any]], bool] | None = None  # only the calls whose parameters it accepts
 
     def matches(self, operation: str, params: dict[str, Any], scope: Scope | None = None) -> bool:
         if operation != self.operation or (self.times is not None and self.raised >= self.times):
@@ -190,9 +191,11 @@ class LatencyModel:
         times: int | None = None,
         account: str | None = None,
         region: str | None = None,
+        where: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> ApiFault:
-        """Raise ``code`` from ``operation`` (for ``identifier``, in ``account``/``region``) ``times`` times, or always."""
-        fault = ApiFault(operation, identifier, code, message, times, account=account, region=region)
+        """Raise ``code`` from ``operation`` (for ``identifier``, in ``account``/``region``) ``times`` times, or
+        always; ``where`` narrows it to the calls whose parameters it accepts."""
+        fault = ApiFault(operation, identifier, code, message, times, account=account, region=region, where=where)
         with self._lock:
             self.api_faults.append(fault)
         return fault

@@ -14,7 +14,6 @@ which stands in for moto making every resource ``available`` at once).
 from __future__ import annotations
 
 import contextlib
-import datetime
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,9 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 from unittest import mock
 
+from botocore import xform_name
 from moto.core.responses import ActionResult
 from moto.dynamodb.responses import DynamoHandler
-from moto.rds.exceptions import KMSKeyNotAccessibleFault
+from moto.rds.exceptions import KMSKeyNotAccessibleFault, RDSClientError
 from moto.rds.models import DBCluster, DBInstance, DBInstanceClustered, MasterUserSecret, RDSBackend, rds_backends
 from moto.rds.responses import RDSResponse
 from moto.rds.utils import split_arn
@@ -242,10 +242,14 @@ def _restores_start_from_the_snapshot() -> Iterator[None]:
     # for it (API_RestoreDBInstanceFromDBSnapshot.html: DeletionProtection, default false), no managed secret (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html:
     # only a modify, or an Oracle restore, turns management on), no associated roles (re-added with
     # AddRoleTo*), engine lifecycle support as the call says (default: extended support on,
-    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/extended-support-creating-db-instance.html) and
-    # the standard Database Insights mode.
+    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/extended-support-creating-db-instance.html), the
+    # standard Database Insights mode, and no read replica links (moto makes a point-in-time copy a replica of
+    # its source).
+    # The same holds for a restore to a point in time (API_RestoreDBInstanceToPointInTime.html, same parameters).
     restore_instance = RDSBackend.restore_db_instance_from_db_snapshot
     restore_cluster = RDSBackend.restore_db_cluster_from_snapshot
+    restore_instance_in_time = RDSBackend.restore_db_instance_to_point_in_time
+    restore_cluster_in_time = RDSBackend.restore_db_cluster_to_point_in_time
 
     def reset(restored: Any, overrides: dict[str, Any], is_instance: bool) -> None:
         lifecycle = overrides.get("engine_lifecycle_support")
@@ -256,6 +260,11 @@ def _restores_start_from_the_snapshot() -> Iterator[None]:
         restored.manage_master_user_password = False
         if "master_user_secret" in vars(restored):
             del restored.master_user_secret
+        if is_instance:
+            # the copy is nobody's read replica and has none of its own (moto copies the source's links)
+            restored.source_db_instance_identifier = None
+            restored.is_replica = False
+            restored.replicas = []
         if is_instance and overrides.get("manage_master_user_password") and str(restored.engine).startswith("oracle"):
             restored.manage_master_user_password = True
             restored.master_user_secret = MasterUserSecret(restored, overrides.get("master_user_secret_kms_key_id"))
@@ -270,9 +279,63 @@ def _restores_start_from_the_snapshot() -> Iterator[None]:
         reset(restored, overrides, False)
         return restored
 
+    def instance_in_time(self: RDSBackend, source_db_identifier: str, target_db_identifier: str, overrides: dict[str, Any]) -> Any:
+        restored = restore_instance_in_time(self, source_db_identifier, target_db_identifier, overrides)
+        reset(restored, overrides, True)
+        return restored
+
+    def cluster_in_time(self: RDSBackend, *args: Any, **kwargs: Any) -> Any:
+        restored = restore_cluster_in_time(self, *args, **kwargs)
+        reset(restored, kwargs, False)
+        return restored
+
     with (
         mock.patch.object(RDSBackend, "restore_db_instance_from_db_snapshot", instance),
         mock.patch.object(RDSBackend, "restore_db_cluster_from_snapshot", cluster),
+        mock.patch.object(RDSBackend, "restore_db_instance_to_point_in_time", instance_in_time),
+        mock.patch.object(RDSBackend, "restore_db_cluster_to_point_in_time", cluster_in_time),
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def _point_in_time_sources_by_resource_id() -> Iterator[None]:
+    # RestoreDBInstanceToPointInTime and RestoreDBClusterToPointInTime name their source by identifier or by
+    # resource id (SourceDbiResourceId, SourceDbClusterResourceId), which survives renames. moto ignores
+    # SourceDbiResourceId (it restores the first instance it finds) and fails on SourceDbClusterResourceId.
+    # In RDS the database with that resource id is the source; an unknown one is not found
+    # (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBInstanceToPointInTime.html).
+    restore_instance, restore_cluster = RDSResponse.restore_db_instance_to_point_in_time, RDSResponse.restore_db_cluster_to_point_in_time
+
+    def by_resource_id(store: Any, name: str, resource_id: str, attribute: str, code: str) -> Callable[[Any], None]:
+        def resolve(response: RDSResponse) -> None:
+            wanted = response.params.get(resource_id)
+            if not wanted or response.params.get(name):
+                return
+            found = next((key for key, r in list(store(response.backend).items()) if getattr(r, attribute, None) == wanted), None)
+            if found is None:
+                raise RDSClientError(code, f"No automated backup with resource id {wanted} was found.")
+            response.params[name] = found
+            del response.params[resource_id]
+
+        return resolve
+
+    instance_source = by_resource_id(lambda b: b.databases, "SourceDBInstanceIdentifier", "SourceDbiResourceId", "dbi_resource_id",
+                                     "DBInstanceAutomatedBackupNotFound")
+    cluster_source = by_resource_id(lambda b: b.clusters, "SourceDBClusterIdentifier", "SourceDbClusterResourceId",
+                                    "db_cluster_resource_id", "DBClusterAutomatedBackupNotFoundFault")
+
+    def instance(self: RDSResponse) -> Any:
+        instance_source(self)
+        return restore_instance(self)
+
+    def cluster(self: RDSResponse) -> Any:
+        cluster_source(self)
+        return restore_cluster(self)
+
+    with (
+        mock.patch.object(RDSResponse, "restore_db_instance_to_point_in_time", instance),
+        mock.patch.object(RDSResponse, "restore_db_cluster_to_point_in_time", cluster),
     ):
         yield
 
@@ -367,38 +430,29 @@ def _encrypted_databases_default_to_the_aws_rds_key() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _child_executions_start_and_report_back() -> Iterator[None]:
-    # The Step Functions service integration (arn:aws:states:::states:startExecution[.sync[:2]]) passes the state's
-    # parameters to boto3 as written (StateMachineArn, Input, Name) where the API takes stateMachineArn, input, name,
-    # and hands back DescribeExecution's keys as boto3 names them (output, status) where a state reads Output,
-    # Status: every child execution fails with States.Runtime. In AWS the integration takes and returns the
-    # PascalCase fields (https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html).
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
-        StateTaskServiceSfn,
-    )
+def _nested_executions_speak_asl() -> Iterator[None]:
+    # A ``states:startExecution`` task (.sync, .sync:2) takes its parameters as the ASL writes them
+    # (StateMachineArn, Input, Name) and gives its result the same way (ExecutionArn, Output, Status...):
+    # https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html. moto's interpreter hands the
+    # parameters to boto3 unchanged, which refuses them, and gives boto3's casing back. The conversion both ways is
+    # by the Step Functions API model, as Step Functions does it.
+    import botocore.session
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import StateTaskServiceSfn
 
-    normalise_parameters = StateTaskServiceSfn._normalise_parameters
+    normalise_parameters, normalise_response = StateTaskServiceSfn._normalise_parameters, StateTaskServiceSfn._normalise_response
+    model = botocore.session.get_session().get_service_model("stepfunctions")
 
-    def parameters(self: Any, parameters: dict, boto_service_name: Any = None, service_action_name: Any = None) -> None:
+    def operation(self: StateTaskServiceSfn, service_action_name: str | None) -> Any:
+        action = self._get_boto_service_action(service_action_name)
+        return model.operation_model(next(name for name in model.operation_names if xform_name(name) == action))
+
+    def parameters(self: StateTaskServiceSfn, parameters: dict, boto_service_name: str | None = None, service_action_name: str | None = None) -> None:
         normalise_parameters(self, parameters, boto_service_name, service_action_name)
-        for key in [key for key in parameters if key[:1].isupper()]:
-            parameters[key[:1].lower() + key[1:]] = parameters.pop(key)
+        self._to_boto_request(parameters, operation(self, service_action_name).input_shape)
 
-    def pascal(value: Any) -> Any:
-        if isinstance(value, datetime.datetime):
-            return int(value.timestamp() * 1000)  # dates come back as epoch milliseconds
-        if not isinstance(value, dict):
-            return value
-        return {
-            key[:1].upper() + key[1:]: pascal(item) if key.endswith("Details") or not isinstance(item, dict) else item
-            for key, item in value.items()
-        }
-
-    def response(self: Any, response: Any, boto_service_name: Any = None, service_action_name: Any = None) -> None:
-        if isinstance(response, dict):
-            renamed = pascal(response)
-            response.clear()
-            response.update(renamed)
+    def response(self: StateTaskServiceSfn, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None) -> None:
+        normalise_response(self, response, boto_service_name, service_action_name)
+        self._from_boto_response(response, operation(self, service_action_name).output_shape)
 
     with (
         mock.patch.object(StateTaskServiceSfn, "_normalise_parameters", parameters),
@@ -501,8 +555,13 @@ SHIMS: tuple[Shim, ...] = (
     ),
     Shim(
         name="restores_start_from_the_snapshot",
-        aws_behaviour="a restored database has no managed secret, no associated roles, and the lifecycle support the restore asked for",
+        aws_behaviour="a restored database (from a snapshot or a point in time) has no managed secret, no associated roles, and the lifecycle support the restore asked for",
         install=_restores_start_from_the_snapshot,
+    ),
+    Shim(
+        name="point_in_time_sources_by_resource_id",
+        aws_behaviour="a restore to a point in time copies the database its source resource id names",
+        install=_point_in_time_sources_by_resource_id,
     ),
     Shim(
         name="engine_versions_are_described",
@@ -525,9 +584,9 @@ SHIMS: tuple[Shim, ...] = (
         install=_encrypted_databases_default_to_the_aws_rds_key,
     ),
     Shim(
-        name="child_executions_start_and_report_back",
-        aws_behaviour="a state starts a child execution (startExecution.sync:2) and reads its Output",
-        install=_child_executions_start_and_report_back,
+        name="nested_executions_speak_asl",
+        aws_behaviour="a states:startExecution task takes and gives StateMachineArn, Input, ExecutionArn and Output as the ASL names them",
+        install=_nested_executions_speak_asl,
     ),
     Shim(
         name="unknown_kms_aliases_are_not_accessible",

@@ -121,6 +121,8 @@ def intercepted(
     with contextlib.ExitStack() as stack:
         stack.enter_context(mock.patch.object(RDSResponse, "call_action", call_action))
         served: dict[str, Callable[[RDSResponse], Callable[[Mapping[str, Any]], dict]]] = {}
+        if strict is not None:
+            stack.enter_context(strict.described())
         for extension in extensions:
             for operation, serve in extension.operations().items():
                 served[operation] = lambda response, serve=serve: serve

@@ -12,6 +12,8 @@ operation                    phases                                             
 snapshot (create or copy)    ``creating`` 3 min + 3 min per 100 GiB                        3.6 / 9 / 33 min
 restore an instance          ``creating`` 10 min + 4 min per 100 GiB, ``backing-up`` 2 min  12.8/ 20 / 52 min
 restore a cluster (volume)   ``creating`` 5 min + 2 min per 100 GiB                        5.4 / 9 / 25 min
+restore to a point in time   as the restore above, plus 5 min replaying the log            17.8/ 25 / 57 min (instance)
+backtrack (Aurora MySQL)     ``backtracking`` 5 min                                        5 min
 create an instance / member  ``creating`` 10 min                                          10 min
 modify (settings)            ``modifying`` 5 min                                          5 min
 modify (storage)             ``modifying`` 5 min, then ``storage-optimization`` 6 h (usable) 5 min
@@ -23,6 +25,11 @@ The rename figure follows the RDS user guide (https://docs.aws.amazon.com/Amazon
 the new DNS name of a renamed instance becomes effective in about 10 minutes, the instance is not
 available until then, and it reboots after the rename. It is the figure a swap's downtime is most
 sensitive to; the benchmark also reports a 2-minute rename.
+
+A point-in-time restore starts from the backup taken before the chosen time and replays the transaction log up to
+it (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIT.html), so it is modelled as a snapshot restore of
+the same size plus a fixed replay; a backtrack rewinds an Aurora MySQL cluster "in minutes", closing its connections
+meanwhile (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraMySQL.Managing.Backtrack.html).
 """
 
 from __future__ import annotations
@@ -70,6 +77,8 @@ class Assumptions:
     rename: float = 10.0
     reboot_after_rename: float = 1.0
     delete: float = 5.0
+    log_replay: float = 5.0
+    backtrack: float = 5.0
 
     def with_rename(self, minutes: float) -> Assumptions:
         return replace(self, rename=minutes)
@@ -108,8 +117,17 @@ class RdsTiming:
                 ("creating", self._sized(a.instance_restore_base, a.instance_restore_per_100_gib)),
                 ("backing-up", MINUTE * a.backing_up_after_restore),
             ]
+        if operation == "RestoreDBInstanceToPointInTime":
+            return [
+                ("creating", self._sized(a.instance_restore_base, a.instance_restore_per_100_gib) + MINUTE * a.log_replay),
+                ("backing-up", MINUTE * a.backing_up_after_restore),
+            ]
         if operation == "RestoreDBClusterFromSnapshot":
             return [("creating", self._sized(a.cluster_restore_base, a.cluster_restore_per_100_gib))]
+        if operation == "RestoreDBClusterToPointInTime":
+            return [("creating", self._sized(a.cluster_restore_base, a.cluster_restore_per_100_gib) + MINUTE * a.log_replay)]
+        if operation == "BacktrackDBCluster":
+            return [("backtracking", MINUTE * a.backtrack)]
         if operation == "CreateDBInstance":
             return [("creating", MINUTE * a.member_create)]
         if operation in _DELETES:

@@ -262,7 +262,7 @@ class StackDeployer:
             Runtime=str(self.resolve(merged.get("Runtime", "python3.13"))),
             Role=str(role),
             Handler=handler,
-            Code={"ZipFile": _placeholder_zip()},
+            Code={"ZipFile": placeholder_zip()},
             Timeout=int(self.resolve(merged.get("Timeout", 3))),
             MemorySize=int(self.resolve(merged.get("MemorySize", 128))),
             Environment={"Variables": environment},
@@ -336,7 +336,7 @@ def _substitution_text(value: Any) -> str:
     return str(value)
 
 
-def _placeholder_zip() -> bytes:
+def placeholder_zip() -> bytes:
     """A valid zip for create_function; the code that runs is the repository's, in-process."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

@@ -90,9 +90,11 @@ def make_instance(rds: Any, ec2: Any, identifier: str = "orders-db", **overrides
 
 
 def make_cluster(
-    rds: Any, ec2: Any, identifier: str = "ledger", members: int = 3, database_name: str | None = "ledger"
+    rds: Any, ec2: Any, identifier: str = "ledger", members: int = 3, database_name: str | None = "ledger",
+    backtrack_hours: int = 0,
 ) -> dict:
-    """An Aurora MySQL cluster with a writer and readers of different classes and promotion tiers."""
+    """An Aurora MySQL cluster with a writer and readers of different classes and promotion tiers (and, with
+    ``backtrack_hours``, backtracking on)."""
     network = make_network(ec2, rds, f"{identifier}-net")
     rds.create_db_cluster_parameter_group(
         DBClusterParameterGroupName=f"{identifier}-cluster-params",
@@ -126,6 +128,8 @@ def make_cluster(
     )
     if database_name:
         arguments["DatabaseName"] = database_name
+    if backtrack_hours:
+        arguments["BacktrackWindow"] = backtrack_hours * 3600
     rds.create_db_cluster(**arguments)
     classes = ["db.r6g.xlarge", "db.r6g.large", "db.serverless"]
     for index in range(members):

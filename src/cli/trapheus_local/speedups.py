@@ -116,7 +116,8 @@ class _ClientsMadeOnce:
 
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
-    """Parse definitions and JSONPaths once, reuse the interpreter's clients, skip sample AMIs, for the block."""
+    """Parse definitions and JSONPaths once, reuse the interpreter's clients, skip sample AMIs and poll nested
+    executions quickly, for the block."""
     from moto.stepfunctions.parser.asl.component.common.path import result_path
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser

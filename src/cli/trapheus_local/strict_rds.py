@@ -26,9 +26,10 @@ from typing import Any
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import DBInstance, RDSBackend, rds_backends
 
+from trapheus_local.backups import BACKTRACK_ENGINES, DatabaseHistory, parse_time
 from trapheus_local.latency import CLUSTER, CLUSTER_SNAPSHOT, IDENTIFIER_PARAMETERS, INSTANCE, SNAPSHOT, LatencyModel
 from trapheus_local.rds_engines import engine_family, major_version, version_key
-from trapheus_local.rds_timing import DEFAULT_ASSUMPTIONS, HOUR, USABLE_STATUSES, Assumptions, Phase, RdsTiming
+from trapheus_local.rds_timing import DEFAULT_ASSUMPTIONS, HOUR, Assumptions, Phase, RdsTiming
 
 API = "https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/"
 GUIDE = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/"
@@ -45,6 +46,8 @@ _CREATES: dict[str, tuple[str, str]] = {
     "RestoreDBInstanceFromDBSnapshot": (INSTANCE, "DBInstanceIdentifier"),
     "CreateDBCluster": (CLUSTER, "DBClusterIdentifier"),
     "RestoreDBClusterFromSnapshot": (CLUSTER, "DBClusterIdentifier"),
+    "RestoreDBInstanceToPointInTime": (INSTANCE, "TargetDBInstanceIdentifier"),
+    "RestoreDBClusterToPointInTime": (CLUSTER, "DBClusterIdentifier"),
     "CreateDBSnapshot": (SNAPSHOT, "DBSnapshotIdentifier"),
     "CopyDBSnapshot": (SNAPSHOT, "TargetDBSnapshotIdentifier"),
     "CreateDBClusterSnapshot": (CLUSTER_SNAPSHOT, "DBClusterSnapshotIdentifier"),
@@ -274,6 +277,7 @@ NO_FINAL_SNAPSHOT = frozenset({"creating", "failed", "incompatible-restore", "in
 
 
 @rule("CreateDBInstance", "RestoreDBInstanceFromDBSnapshot", "CreateDBCluster", "RestoreDBClusterFromSnapshot",
+      "RestoreDBInstanceToPointInTime", "RestoreDBClusterToPointInTime",
       "CreateDBSnapshot", "CopyDBSnapshot", "CreateDBClusterSnapshot", "CopyDBClusterSnapshot", "AddTagsToResource")
 def reserved_tag_keys_are_refused(call: Call) -> None:
     """Tag keys cannot start with ``aws:`` or ``rds:``.
@@ -288,7 +292,8 @@ def reserved_tag_keys_are_refused(call: Call) -> None:
             raise refuse("InvalidParameterValue", f'Tag keys cannot start with the reserved prefix "{prefix}".')
 
 
-@rule("RestoreDBInstanceFromDBSnapshot", "RestoreDBClusterFromSnapshot", "CreateDBInstance")
+@rule("RestoreDBInstanceFromDBSnapshot", "RestoreDBClusterFromSnapshot", "CreateDBInstance",
+      "RestoreDBInstanceToPointInTime", "RestoreDBClusterToPointInTime")
 def groups_match_the_engine_version(call: Call) -> None:
     """Parameter groups, option groups and cluster parameter groups must be of the restored engine version's
     family, and a restore cannot go to an older engine version than the snapshot's.
@@ -384,7 +389,8 @@ def cluster_snapshot_identifiers_fit_63_characters(call: Call) -> None:
             )
 
 
-@rule("CreateDBInstance", "RestoreDBInstanceFromDBSnapshot", "CreateDBCluster", "RestoreDBClusterFromSnapshot")
+@rule("CreateDBInstance", "RestoreDBInstanceFromDBSnapshot", "CreateDBCluster", "RestoreDBClusterFromSnapshot",
+      "RestoreDBInstanceToPointInTime", "RestoreDBClusterToPointInTime")
 def databases_stay_within_the_quota(call: Call) -> None:
     """DB instances and DB clusters count against account quotas (40 each by default).
 
@@ -399,16 +405,16 @@ def databases_stay_within_the_quota(call: Call) -> None:
         raise refuse("InstanceQuotaExceeded", "The request would result in the user exceeding the allowed number of DB instances.")
 
 
-@rule("CreateDBInstance", "RestoreDBInstanceFromDBSnapshot", "CreateDBCluster", "RestoreDBClusterFromSnapshot")
+@rule("CreateDBInstance", "RestoreDBInstanceFromDBSnapshot", "CreateDBCluster", "RestoreDBClusterFromSnapshot",
+      "RestoreDBInstanceToPointInTime", "RestoreDBClusterToPointInTime")
 def a_released_identifier_is_free_only_after_the_rename(call: Call) -> None:
     """An identifier renamed away is taken until the rename is done.
 
     https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_RenameInstance.html (to replace an instance,
     rename it, then restore under the old name once the rename has completed).
     """
-    is_cluster = "Cluster" in call.operation
-    kind = CLUSTER if is_cluster else INSTANCE
-    identifier = call.get("DBClusterIdentifier" if is_cluster else "DBInstanceIdentifier")
+    kind, parameter = _CREATES[call.operation]
+    identifier = call.get(parameter)
     if call.model.reserved(kind, identifier):
         raise _already_exists(kind, identifier)
 
@@ -630,6 +636,74 @@ def copies_in_flight_to_a_region_are_limited(call: Call) -> None:
         raise refuse("SnapshotQuotaExceeded", f"Cannot copy more than {limit} snapshots across regions")
 
 
+@rule("RestoreDBInstanceToPointInTime", "RestoreDBClusterToPointInTime")
+def point_in_time_restores_stay_in_the_restorable_window(call: Call) -> None:
+    """A restore to a point in time needs automated backups and a time inside the source's restorable window:
+    not before its earliest restorable time, not after its latest (about five minutes ago); exactly one of the
+    time and ``UseLatestRestorableTime``.
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBInstanceToPointInTime.html (RestoreTime:
+    "must be before the latest restorable time"; PointInTimeRestoreNotEnabled: "BackupRetentionPeriod equal to 0";
+    InvalidRestoreFault), API_RestoreDBClusterToPointInTime.html (RestoreToTime) and
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIT.html (the restorable window).
+    """
+    is_cluster = call.operation == "RestoreDBClusterToPointInTime"
+    source = call.model.point_in_time_source(call)
+    if source is None:
+        return  # RDS answers not found (moto does too)
+    time_parameter = "RestoreToTime" if is_cluster else "RestoreTime"
+    latest = _true(call.get("UseLatestRestorableTime"))
+    if latest == bool(call.get(time_parameter)):
+        raise refuse("InvalidParameterCombination", f"Specify either {time_parameter} or UseLatestRestorableTime, not both or neither.")
+    window = call.model.history.restorable_window(source)
+    name = source.db_cluster_identifier if is_cluster else source.db_instance_identifier
+    if window is None:
+        if is_cluster:
+            raise refuse("InvalidRestoreFault", f"DB cluster {name} has no automated backups to restore from.")
+        raise refuse("PointInTimeRestoreNotEnabled", f"SourceDBInstanceIdentifier {name} refers to a DB instance with BackupRetentionPeriod equal to 0.")
+    wanted = parse_time(call.get(time_parameter))
+    if wanted is not None and not window[0] <= wanted <= window[1]:
+        raise refuse(
+            "InvalidRestoreFault",
+            f"The restore time {wanted.isoformat()} is outside the restorable window of {name} "
+            f"({window[0].isoformat()} to {window[1].isoformat()}).",
+        )
+
+
+@rule("BacktrackDBCluster")
+def backtracks_stay_in_the_backtrack_window(call: Call) -> None:
+    """A backtrack rewinds an ``available`` Aurora MySQL cluster that has backtracking on, to a time that is neither
+    in the future nor earlier than its earliest backtrack time (the target window is at most 72 hours).
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_BacktrackDBCluster.html (BacktrackTo: "can't
+    contain a timestamp set in the future"; InvalidDBClusterStateFault) and
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraMySQL.Managing.Backtrack.html ("if the
+    backtrack time stamp isn't earlier than the earliest possible backtrack time, and isn't in the future, the DB
+    cluster is backtracked"; backtracking only on clusters created with it; "the limit for a backtrack window is
+    72 hours").
+    """
+    identifier = str(call.get("DBClusterIdentifier") or "")
+    cluster = call.model.backend.clusters.get(identifier)
+    if cluster is None:
+        return  # the operation answers DBClusterNotFoundFault
+    earliest = call.model.history.earliest_backtrack_time(cluster)
+    if cluster.engine not in BACKTRACK_ENGINES or earliest is None:
+        raise refuse("InvalidDBClusterStateFault", f"Backtrack is not enabled for DB cluster {identifier}.")
+    status = call.model.status(CLUSTER, identifier)
+    if status != "available":
+        raise _invalid_state(CLUSTER, identifier, str(status))
+    wanted = parse_time(call.get("BacktrackTo"))
+    if wanted is None:
+        raise refuse("InvalidParameterValue", "BacktrackTo must be a valid ISO 8601 timestamp.")
+    if wanted > call.model.history.now():
+        raise refuse("InvalidParameterValue", "BacktrackTo can't be set in the future.")
+    if wanted < earliest:
+        raise refuse(
+            "InvalidParameterValue",
+            f"BacktrackTo {wanted.isoformat()} is earlier than the earliest backtrack time of {identifier} ({earliest.isoformat()}).",
+        )
+
+
 # -- the model -----------------------------------------------------------------------------------------------
 
 
@@ -680,6 +754,7 @@ class StrictRds:
         self._cross_region_copies: set[tuple[str, str]] = set()  # (kind, target) copied here from another region
         self._instant_count = 0  # > 0 (on the root): operations finish at once (arranging the world before a run)
         self._scopes: dict[tuple[str, str], StrictRds] = {(account_id, region): self} if root is None else {}
+        self.history = DatabaseHistory(account_id=account_id, region=region, status=self.status)
 
     @property
     def scope(self) -> tuple[str, str]:
@@ -710,7 +785,11 @@ class StrictRds:
 
     def operations(self) -> dict[str, Callable[[Mapping[str, Any]], dict]]:
         """Operations moto lacks that the model answers."""
-        return {"DescribeAccountAttributes": lambda params: self.account_attributes()}
+        return {"DescribeAccountAttributes": lambda params: self.account_attributes(), **self.history.operations()}
+
+    def described(self) -> contextlib.AbstractContextManager[None]:
+        """Describe calls report what the model knows (restorable and backtrack times) while the block runs."""
+        return self.history.described()
 
     def normalise(self, params: Any) -> None:
         """Identifiers are case-insensitive and stored in lower case.
@@ -742,9 +821,12 @@ class StrictRds:
             new_name = params.get(_NEW_NAME.get(operation, ""))
             if new_name:
                 self._renamed(operation, params, str(new_name))
-            if operation in _CREATES and not self._instant and self.eventual_consistency:
+            if operation in _CREATES:
                 kind, parameter = _CREATES[operation]
-                self._consistency.hidden_once[(kind, str(params.get(parameter)))] = self.now()
+                if kind in (INSTANCE, CLUSTER):
+                    self.history.created(kind, str(params.get(parameter)), existed_before=bool(self._instant))
+                if not self._instant and self.eventual_consistency:
+                    self._consistency.hidden_once[(kind, str(params.get(parameter)))] = self.now()
             if operation == "ModifyDBInstance" and not self._instant:
                 instance = self.backend.databases.get(str(params.get("DBInstanceIdentifier")))
                 if instance is not None and any(name in params for name in _STORAGE_PARAMETERS):
@@ -946,10 +1028,26 @@ class StrictRds:
             snapshot = backend.cluster_snapshots.get(str(call.get("SnapshotIdentifier") or "").split(":")[-1])
             cluster = getattr(snapshot, "cluster", None)
             return (getattr(cluster, "engine", None), getattr(cluster, "engine_version", None))
+        if call.operation in ("RestoreDBInstanceToPointInTime", "RestoreDBClusterToPointInTime"):
+            source = self.point_in_time_source(call)
+            return (getattr(source, "engine", None), getattr(source, "engine_version", None))
         cluster = backend.clusters.get(call.get("DBClusterIdentifier") or "")
         if cluster is None:
             return None, None
         return cluster.engine, cluster.engine_version
+
+    def point_in_time_source(self, call: Call) -> Any:
+        """The database a point-in-time restore copies (named, or by resource id), or None."""
+        if call.operation == "RestoreDBClusterToPointInTime":
+            store, name, resource_id, attribute = (
+                self.backend.clusters, "SourceDBClusterIdentifier", "SourceDbClusterResourceId", "db_cluster_resource_id")
+        else:
+            store, name, resource_id, attribute = (
+                self.backend.databases, "SourceDBInstanceIdentifier", "SourceDbiResourceId", "dbi_resource_id")
+        if call.get(name):
+            return store.get(str(call.get(name)))
+        wanted = call.get(resource_id)
+        return next((r for r in list(store.values()) if wanted and getattr(r, attribute, None) == wanted), None)
 
     def parameter_group_family(self, name: str) -> str | None:
         if name.startswith("default."):
@@ -999,6 +1097,9 @@ class StrictRds:
         backend = self.backend
         if params.get("AllocatedStorage"):
             return float(params["AllocatedStorage"])
+        if operation == "RestoreDBInstanceToPointInTime":
+            source = self.point_in_time_source(Call(operation, params, self))
+            return float(getattr(source, "allocated_storage", 0) or 0)
         instance_id = params.get("DBInstanceIdentifier")
         instance = backend.databases.get(instance_id) if instance_id else None
         if instance is not None and not getattr(instance, "db_cluster_identifier", None):

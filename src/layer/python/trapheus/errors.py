@@ -92,6 +92,26 @@ class ForeignSnapshotError(TrapheusError):
     """The snapshot a refresh would replace was taken from another database (or is not a manual snapshot)."""
 
 
+class RestoreTimeError(TrapheusError):
+    """The point in time is outside the database's restorable (or backtrack) window, or in the future."""
+
+
+class NoAutomatedBackupsError(TrapheusError):
+    """The database keeps no automated backups (retention 0), so it has no point in time to restore to."""
+
+
+class BacktrackError(TrapheusError):
+    """Rewinding an Aurora MySQL cluster (BacktrackDBCluster) failed."""
+
+
+class VerificationFailedError(TrapheusError):
+    """The user's verify function did not answer {"passed": true} for the restored copy (or failed)."""
+
+
+class RecoveryError(TrapheusError):
+    """A recovery of several databases failed; the cause says what is where."""
+
+
 # -- DynamoDB tables ---------------------------------------------------------------------------
 
 

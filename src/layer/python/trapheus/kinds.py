@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+
 @dataclass(frozen=True)
 class SnapshotKind:
     id_param: str
@@ -30,6 +31,21 @@ class SnapshotKind:
 
 
 @dataclass(frozen=True)
+class RestoreOperation:
+    """One RDS call that restores a database under a new identifier, and how it names what it restores from.
+
+    ``source_param`` names the snapshot, or the original by its resource id (which survives renames);
+    ``time_param`` is the point in time, for the calls that take one; ``fixed`` are arguments every call gets.
+    """
+
+    restore_op: str  # botocore operation name, e.g. RestoreDBInstanceToPointInTime
+    target_param: str
+    source_param: str
+    time_param: str | None = None
+    fixed: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class DatabaseKind:
     name: str
     id_param: str
@@ -37,8 +53,8 @@ class DatabaseKind:
     describe_op: str
     modify_op: str
     delete_op: str
-    restore_op: str
-    restore_snapshot_param: str
+    from_snapshot: RestoreOperation
+    to_point_in_time: RestoreOperation
     list_key: str
     result_key: str
     status_key: str
@@ -101,8 +117,10 @@ INSTANCE = DatabaseKind(
     describe_op="describe_db_instances",
     modify_op="modify_db_instance",
     delete_op="delete_db_instance",
-    restore_op="restore_db_instance_from_db_snapshot",
-    restore_snapshot_param="DBSnapshotIdentifier",
+    from_snapshot=RestoreOperation(restore_op="RestoreDBInstanceFromDBSnapshot", target_param="DBInstanceIdentifier",
+                                   source_param="DBSnapshotIdentifier"),
+    to_point_in_time=RestoreOperation(restore_op="RestoreDBInstanceToPointInTime", target_param="TargetDBInstanceIdentifier",
+                                      source_param="SourceDbiResourceId", time_param="RestoreTime"),
     list_key="DBInstances",
     result_key="DBInstance",
     status_key="DBInstanceStatus",
@@ -120,8 +138,13 @@ CLUSTER = DatabaseKind(
     describe_op="describe_db_clusters",
     modify_op="modify_db_cluster",
     delete_op="delete_db_cluster",
-    restore_op="restore_db_cluster_from_snapshot",
-    restore_snapshot_param="SnapshotIdentifier",
+    from_snapshot=RestoreOperation(restore_op="RestoreDBClusterFromSnapshot", target_param="DBClusterIdentifier",
+                                   source_param="SnapshotIdentifier"),
+    # a full copy: a copy-on-write clone would share its volume with the original it is about to replace
+    to_point_in_time=RestoreOperation(
+        restore_op="RestoreDBClusterToPointInTime", target_param="DBClusterIdentifier",
+        source_param="SourceDbClusterResourceId", time_param="RestoreToTime", fixed=(("RestoreType", "full-copy"),),
+    ),
     list_key="DBClusters",
     result_key="DBCluster",
     status_key="Status",

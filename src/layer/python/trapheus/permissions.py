@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from trapheus.errors import AccessNotGrantedError
 
 
-def _listed(value: str | None) -> list[str]:
+def listed(value: str | None) -> list[str]:
     return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
@@ -53,7 +53,7 @@ def _is_aws_managed(key: str, kms: Any) -> bool:
 def keys_not_allowed(keys: Mapping[str, str | None], kms: Any, environ: Mapping[str, str] | None = None) -> list[AccessNotGrantedError]:
     """``keys``: what the key is for -> key ARN. AWS managed keys (aws/rds) need no grant of ours."""
     env = os.environ if environ is None else environ
-    allowed = set(_listed(env.get("DATABASE_KMS_KEY_ARNS")))
+    allowed = set(listed(env.get("DATABASE_KMS_KEY_ARNS")))
     found = []
     for purpose, key in keys.items():
         if not key or key in allowed or _is_aws_managed(key, kms):
@@ -68,7 +68,7 @@ def keys_not_allowed(keys: Mapping[str, str | None], kms: Any, environ: Mapping[
 def roles_not_passable(roles: Mapping[str, str | None], environ: Mapping[str, str] | None = None) -> list[AccessNotGrantedError]:
     """``roles``: what the role is for -> role ARN, each of which the restore passes to RDS."""
     env = os.environ if environ is None else environ
-    allowed = set(_listed(env.get("PASSABLE_ROLE_ARNS")))
+    allowed = set(listed(env.get("PASSABLE_ROLE_ARNS")))
     return [
         AccessNotGrantedError(f"the {purpose} passes role {role}, which is not in PassableRoleArns: iam:PassRole would be refused")
         for purpose, role in roles.items()

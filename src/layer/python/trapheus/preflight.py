@@ -8,11 +8,11 @@ without refusing anything.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from trapheus import clients, engines, permissions, quotas, retention, topology
+from trapheus import backtrack, clients, engines, hooks, permissions, point_in_time, quotas, retention, topology
 from trapheus.databases import capture, find, member_ids, status
 from trapheus.errors import (
     DatabaseNotAvailableError,
@@ -22,7 +22,8 @@ from trapheus.errors import (
     InvalidInputError,
     TrapheusError,
 )
-from trapheus.inputs import RestoreRequest, Strategy, Task, parse_request
+from trapheus.inputs import RestoreRequest, Strategy, Task, format_time, parse_request
+from trapheus.point_in_time import RestorableWindow
 from trapheus.kinds import CLUSTER, INSTANCE, DatabaseKind, kind_for
 from trapheus.locks import lock_holder, lock_settings
 from trapheus.names import RestoreNames, derive_names
@@ -32,8 +33,12 @@ from trapheus.snapshots import find_snapshot, require_available
 # renamed instance is effective in about 10 minutes, and the instance is not available until then.
 RENAME_MINUTES = 10
 DATA_NOTICE = (
-    "Writes made to the database after the snapshot was taken ({snapshot_time}) are not in the restored database; "
+    "Writes made to the database after {moment} are not in the restored database; "
     "they exist only in the final snapshot of the retired original ({final_snapshot})."
+)
+BACKTRACK_NOTICE = (
+    "Backtracking discards every write made to {identifier} after {restore_time}; the run records the time it "
+    "rewinds from, and a backtrack forward to that time undoes the rewind while it is inside the backtrack window."
 )
 
 
@@ -62,6 +67,13 @@ class Survey:
     snapshot: dict | None = None
     blockers: list[TrapheusError] = field(default_factory=list)
     expired_copy: bool = False  # a kept original whose rollback window has passed waits to be retired
+    window: RestorableWindow | None = None  # point in time: what RDS can restore to
+    restore_time: str | None = None  # point in time: the time chosen ("latest" resolved)
+    backtrack_refusal: TrapheusError | None = None  # point in time, clusters: why a backtrack cannot do it
+
+    @property
+    def backtracks(self) -> bool:
+        return self.request.strategy is Strategy.BACKTRACK
 
 
 def _taken(kind: DatabaseKind, identifiers: list[str], client: Any) -> list[str]:
@@ -132,12 +144,13 @@ def _check_snapshot(found: Survey, client: Any) -> None:
         )
 
 
-def _keys_and_roles(kind: DatabaseKind, configuration: dict, snapshot: dict | None, account_id: str) -> tuple[dict, dict]:
-    """The KMS keys the restore uses and the roles it passes to RDS, by what each is for."""
+def _keys_and_roles(kind: DatabaseKind, configuration: dict, source: dict | None, account_id: str, source_label: str) -> tuple[dict, dict]:
+    """The KMS keys the restore uses and the roles it passes to RDS, by what each is for; ``source`` is the
+    snapshot (or, for a point in time, the original) the data comes from."""
     settings = configuration.get("settings", {})
-    encrypted = bool((snapshot or {}).get("Encrypted") or (snapshot or {}).get("StorageEncrypted"))
+    encrypted = bool((source or {}).get("Encrypted") or (source or {}).get("StorageEncrypted"))
     keys = {
-        "snapshot": (snapshot or {}).get("KmsKeyId") if encrypted else None,
+        source_label: (source or {}).get("KmsKeyId") if encrypted else None,
         "cluster storage": settings.get("KmsKeyId") if kind is CLUSTER else None,
         "Performance Insights data": settings.get("PerformanceInsightsKMSKeyId"),
         "managed master user secret": settings.get("MasterUserSecretKmsKeyId"),
@@ -155,10 +168,12 @@ def _keys_and_roles(kind: DatabaseKind, configuration: dict, snapshot: dict | No
     return keys, roles
 
 
-def _quota_needs(kind: DatabaseKind, request: RestoreRequest, configuration: dict, environ: Any) -> dict[str, int]:
+def quota_needs(kind: DatabaseKind, request: RestoreRequest, configuration: dict, environ: Any) -> dict[str, int]:
     """How many more of each quota the run holds at its peak."""
     snapshots = "ManualClusterSnapshots" if kind is CLUSTER else "ManualSnapshots"
     needs = {snapshots: 0, "DBInstances": 0, "DBClusters": 0}
+    if request.strategy is Strategy.BACKTRACK:
+        return needs  # the cluster is rewound in place: nothing is created
     if request.task.takes_snapshot:
         needs[snapshots] += 1  # the new snapshot exists beside the old one until it replaces it
     if request.task.restores:
@@ -198,20 +213,41 @@ def survey(request: RestoreRequest, run_id: str, rds: Any = None, environ: Any =
     found.names = derive_names(request.identifier, request.snapshot_identifier, run_id, members, is_cluster=request.is_cluster)
     names = found.names
     kept = _check_kept_original(found, client)
-    if request.task.restores:
+    if request.task.restores and not found.backtracks:
         _check_names_free(found, kept, client)
-    _check_snapshot(found, client)
+    if request.task.to_point_in_time:
+        _check_point_in_time(found, database, client)
+    else:
+        _check_snapshot(found, client)
     found.configuration = capture(kind, request.identifier, client)
     if request.task.restores and found.snapshot is not None and not request.task.takes_snapshot:
         found.blockers.extend(engines.mismatches(kind, found.configuration, {**found.snapshot, "Identifier": names.snapshot}, client))
     found.blockers.extend(permissions.names_outside_pattern([*names.all_databases(), *names.all_snapshots()], env))
-    if request.task.restores:
+    if request.task.restores and not found.backtracks:
         account_id = str(database[kind.arn_key]).split(":")[4]
-        keys, roles = _keys_and_roles(kind, found.configuration, found.snapshot, account_id)
+        source, label = (database, "original (the source of the point in time)") if request.task.to_point_in_time else (found.snapshot, "snapshot")
+        keys, roles = _keys_and_roles(kind, found.configuration, source, account_id, label)
         found.blockers.extend(permissions.keys_not_allowed(keys, kms or clients.client("kms"), env))
         found.blockers.extend(permissions.roles_not_passable(roles, env))
-    found.blockers.extend(quotas.shortfalls(_quota_needs(kind, request, found.configuration, env), client))
+    refusal = hooks.not_allowed(request.verify_function, env)
+    if refusal is not None:
+        found.blockers.append(refusal)
+    found.blockers.extend(quotas.shortfalls(quota_needs(kind, request, found.configuration, env), client))
     return found
+
+
+def _check_point_in_time(found: Survey, database: dict, client: Any) -> None:
+    """The restore time must be inside the restorable window (and, to backtrack, inside the backtrack window)."""
+    request, kind = found.request, found.kind
+    found.window = point_in_time.read_window(kind, database, client)
+    found.restore_time, refusals = point_in_time.choose_time(found.window, str(request.restore_time))
+    found.blockers.extend(refusals)
+    if kind is CLUSTER:
+        found.backtrack_refusal = backtrack.why_not(database, found.restore_time)
+    else:
+        found.backtrack_refusal = InvalidInputError("backtracking is for Aurora MySQL clusters; an instance is restored to a point in time")
+    if found.backtracks and found.backtrack_refusal is not None:
+        found.blockers.append(found.backtrack_refusal)
 
 
 def prepare(raw_input: Any, run_id: str, rds: Any = None, environ: Any = None) -> dict:
@@ -222,15 +258,35 @@ def prepare(raw_input: Any, run_id: str, rds: Any = None, environ: Any = None) -
     found = survey(request, run_id, rds, env)
     if found.blockers:
         raise found.blockers[0]
+    return run_state(found, env)
+
+
+def run_state(found: Survey, environ: Any) -> dict:
+    """The workflow state every later step works from, for a survey without blockers."""
+    request = found.request
     assert found.names is not None and found.configuration is not None
-    return {
-        "request": request.to_dict(),
+    state = {
+        "request": _resolved(request, found).to_dict(),
         "names": found.names.to_dict(),
         "configuration": found.configuration,
-        "lock": lock_settings(request.is_cluster, request.identifier, env),
+        "lock": lock_settings(request.is_cluster, request.identifier, environ),
         "expiredCopy": found.expired_copy,
-        "notice": _data_notice(request, found, env),
+        "notice": _data_notice(request, found, environ),
+        "restoredTo": found.restore_time or _created(found.snapshot),
     }
+    if found.window is not None:
+        state["pointInTime"] = {"restoreTime": found.restore_time, "requested": request.restore_time, "window": found.window.to_dict()}
+    return state
+
+
+def _created(snapshot: dict | None) -> str | None:
+    created = (snapshot or {}).get("SnapshotCreateTime")
+    return format_time(created) if isinstance(created, datetime) else None
+
+
+def _resolved(request: RestoreRequest, found: Survey) -> RestoreRequest:
+    """The request every later step works from: a point in time as the exact time chosen ("latest" resolved)."""
+    return replace(request, restore_time=found.restore_time) if found.restore_time else request
 
 
 def _age_hours(snapshot: dict | None) -> float | None:
@@ -241,16 +297,24 @@ def _age_hours(snapshot: dict | None) -> float | None:
 
 
 def _data_notice(request: RestoreRequest, found: Survey, environ: Any) -> str | None:
-    """What a restore loses, said before it starts: the writes after the snapshot's time."""
+    """What a restore loses, said before it starts: the writes after the snapshot's time (or the point in time)."""
     if not request.task.restores or found.names is None:
         return None
-    created = (found.snapshot or {}).get("SnapshotCreateTime")
-    snapshot_time = created.isoformat() if isinstance(created, datetime) else "the moment the new snapshot is taken"
+    when = found.restore_time or request.restore_time
+    if found.backtracks:
+        return BACKTRACK_NOTICE.format(identifier=request.identifier, restore_time=when)
+    if request.task.to_point_in_time:
+        moment = f"the point in time restored to ({when})"
+    else:
+        created = (found.snapshot or {}).get("SnapshotCreateTime")
+        moment = f"the snapshot was taken ({created.isoformat() if isinstance(created, datetime) else 'the moment the new snapshot is taken'})"
     final = found.names.final_snapshot if _flag(environ, "FINAL_SNAPSHOT", True) else "none: FinalSnapshotOnDelete is off"
-    return DATA_NOTICE.format(snapshot_time=snapshot_time, final_snapshot=final)
+    return DATA_NOTICE.format(moment=moment, final_snapshot=final)
 
 
 def expected_downtime(strategy: Strategy) -> str:
+    if strategy is Strategy.BACKTRACK:
+        return "the backtrack itself: the cluster closes its connections and is rewound in minutes; no rename"
     if strategy is Strategy.SWAP:
         return (
             f"two renames, one after the other; each takes about {RENAME_MINUTES} minutes before the new name answers "
@@ -262,9 +326,11 @@ def expected_downtime(strategy: Strategy) -> str:
 def plan(raw_input: Any, run_id: str, rds: Any = None, dynamodb: Any = None, environ: Any = None) -> dict:
     """What a restore run would do, and every blocker — changing nothing."""
     env = os.environ if environ is None else environ
-    # a plan describes a restore from the snapshot as it is now (what db_restore would do)
+    # a plan describes a restore from the snapshot as it is now (what db_restore would do), or, given a
+    # restoreTime, a restore to that point in time
+    planned = Task.POINT_IN_TIME_RESTORE if isinstance(raw_input, dict) and "restoreTime" in raw_input else Task.DB_RESTORE
     try:
-        request = parse({**raw_input, "task": Task.DB_RESTORE.value} if isinstance(raw_input, dict) else raw_input, env)
+        request = parse({**raw_input, "task": planned.value} if isinstance(raw_input, dict) else raw_input, env)
     except InvalidInputError as error:
         if not (isinstance(raw_input, dict) and isinstance(raw_input.get("identifier"), str) and isinstance(raw_input.get("isCluster"), bool)):
             raise  # not a request at all: refuse it like any run
@@ -282,18 +348,33 @@ def plan(raw_input: Any, run_id: str, rds: Any = None, dynamodb: Any = None, env
         "identifier": request.identifier,
         "isCluster": request.is_cluster,
         "strategy": request.strategy.value,
-        "snapshot": {
-            "identifier": request.snapshot_identifier,
-            "status": (found.snapshot or {}).get("Status"),
-            "created": str((found.snapshot or {}).get("SnapshotCreateTime") or "") or None,
-            "ageHours": _age_hours(found.snapshot),
-        },
         "blockers": blockers,
         "ready": not blockers,
         "expectedDowntime": expected_downtime(request.strategy),
         "dataNotice": _data_notice(request, found, env),
     }
-    if names is not None:
+    if request.task.to_point_in_time:
+        report["pointInTime"] = {
+            "requested": request.restore_time,
+            "restoreTime": found.restore_time,
+            "window": found.window.to_dict() if found.window else None,
+            "backtrack": {"possible": found.backtrack_refusal is None,
+                          "why": str(found.backtrack_refusal) if found.backtrack_refusal else
+                          "the time is inside the backtrack window: strategy \"backtrack\" rewinds the cluster in place, no copy and no rename"},
+        }
+    else:
+        report["snapshot"] = {
+            "identifier": request.snapshot_identifier,
+            "status": (found.snapshot or {}).get("Status"),
+            "created": str((found.snapshot or {}).get("SnapshotCreateTime") or "") or None,
+            "ageHours": _age_hours(found.snapshot),
+        }
+    if request.verify_function:
+        report["verify"] = {"functionArn": request.verify_function,
+                            "when": "on the copy before it takes the identifier" if swap else "on the restored database before it is protected"}
+    if names is not None and found.backtracks:
+        report.update(creates=[], renames=[], deletes=[], configuration=found.configuration)
+    elif names is not None:
         target = names.staged if swap else names.original
         member_target = (lambda m: m.staged) if swap else (lambda m: m.original)
         report["creates"] = [target, *[member_target(m) for m in names.members]]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore import xform_name
+
 from trapheus import clients
 from trapheus.configuration import (
     CLUSTER_SETTINGS,
@@ -28,6 +30,7 @@ from trapheus.databases import USABLE, capture, delete_database, find, member_id
 from trapheus.errors import IdentifierInUseError, RestoreError
 from trapheus.kinds import CLUSTER, INSTANCE, DatabaseKind
 from trapheus.log import logger
+from trapheus.sources import RestoreSource
 from trapheus.throttling import aws_errors
 from trapheus.statuses import FAILED_CLUSTER_STATUSES, FAILED_INSTANCE_STATUSES
 
@@ -38,27 +41,31 @@ def _rds(rds: Any = None) -> Any:
 
 def restore_twin(
     kind: DatabaseKind,
-    snapshot_id: str,
+    source: RestoreSource,
     target_id: str,
     configuration: dict,
     original_resource_id: str | None,
     rds: Any = None,
 ) -> dict:
-    """Restore ``snapshot_id`` as ``target_id`` with ``configuration`` (a cluster without its members).
+    """Restore ``source`` (a snapshot or a point in time) as ``target_id`` with ``configuration`` (a cluster
+    without its members).
 
-    Calling again after a partial success finishes the job instead of failing; only the original itself
-    (recognised by its resource id) in the target's place is an error.
+    The settings passed are those the source's restore call takes (its botocore input shape); the rest are
+    applied by :func:`apply_configuration`. Calling again after a partial success finishes the job instead of
+    failing; only the original itself (recognised by its resource id) in the target's place is an error.
     """
     client = _rds(rds)
     existing = find(kind, target_id, client)
     if existing is not None and (original_resource_id is None or resource_id(existing) == original_resource_id):
         raise IdentifierInUseError(f"cannot restore into {target_id!r}: the original {kind.label} is still there")
     if existing is None:
-        arguments = restore_arguments(kind, configuration)
-        arguments.update({kind.id_param: target_id, kind.restore_snapshot_param: snapshot_id})
-        with aws_errors(RestoreError, f"restoring {snapshot_id!r} as {kind.label} {target_id!r}"):
-            getattr(client, kind.restore_op)(**arguments)
-        logger.info("restore started", extra={"snapshot": snapshot_id, "target": target_id})
+        operation = source.operation(kind)
+        accepted = client.meta.service_model.operation_model(operation.restore_op).input_shape.members
+        arguments = {k: v for k, v in restore_arguments(kind, configuration).items() if k in accepted}
+        arguments.update(source.arguments(kind, target_id))
+        with aws_errors(RestoreError, f"restoring {source.label} as {kind.label} {target_id!r}"):
+            getattr(client, xform_name(operation.restore_op))(**arguments)
+        logger.info("restore started", extra={"source": source.label, "target": target_id})
     return {"target": target_id}
 
 

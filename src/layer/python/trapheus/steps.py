@@ -10,7 +10,22 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from trapheus import clients, databases, endpoints, exports, preflight, restore, retention, snapshots, waiters
+from trapheus import (
+    backtrack,
+    clients,
+    databases,
+    endpoints,
+    exports,
+    hooks,
+    preflight,
+    recovery,
+    restore,
+    retention,
+    run_report,
+    snapshots,
+    sources,
+    waiters,
+)
 from trapheus.errors import InvalidInputError, RestoreError
 from trapheus.names import RestoreNames
 
@@ -36,10 +51,17 @@ def _settings(event: dict) -> dict[str, int]:
 
 
 def validate_input(event: dict) -> dict:
-    if event.get("action") == "plan":
+    action = event.get("action")
+    if action == "plan":
         return preflight.plan(event.get("input"), _run_id(event))
-    state = preflight.prepare(event.get("input"), _run_id(event))
-    state["settings"] = _settings(event)
+    if action == "phase":
+        return recovery.enter_phase(event.get("input"))
+    if action == "recover":
+        state = recovery.prepare(event.get("input"), event.get("execution") or {}, _settings(event))
+    else:
+        state = preflight.prepare(event.get("input"), _run_id(event))
+        state["settings"] = _settings(event)
+    state["timeline"] = {"started": event.get("startedAt")}
     return state
 
 
@@ -95,7 +117,8 @@ def restore_step(event: dict) -> dict:
     target, members = _target(event, names)
     action = event.get("action")
     if action == "restore":
-        outcome = restore.restore_twin(kind, names.snapshot, target, configuration, configuration.get("resourceId"))
+        source = sources.source_of(request, names, configuration)
+        outcome = restore.restore_twin(kind, source, target, configuration, configuration.get("resourceId"))
         return {"result": "restoring", **outcome}
     if action == "add_members":
         return restore.add_members(kind, target, configuration, members, int(event.get("attempt") or 0))
@@ -110,6 +133,8 @@ def restore_step(event: dict) -> dict:
         return {"result": "twin", "differences": [], **_restored_summary(kind, target)}
     if action == "protect":
         return {"result": "protecting", **restore.protect(kind, target, configuration)}
+    if action == "rewind":
+        return backtrack.rewind(names.original, str(request.restore_time))
     if action in ("move_endpoints", "return_endpoints"):
         # onto the copy at the original identifier, from the original parked aside; or back onto the original
         source = names.aside if action == "move_endpoints" else None
@@ -159,6 +184,33 @@ def delete(event: dict) -> dict:
         outcome = restore.discard_partial_restore(kind, target, keepers, original, rollback_snapshot=rollback_snapshot)
         return {**outcome, "identifier": target}
     raise InvalidInputError(f"unknown delete action {action!r}")
+
+
+def verify_hook(event: dict) -> dict:
+    """Run the user's verify function on the copy about to take over: the staged copy (swap), or the restored
+    database before it is protected (in place)."""
+    request, kind, names = preflight.load(event)
+    if not request.verify_function:
+        raise InvalidInputError("no verify function was given")
+    copy = names.staged if request.strategy.value == "swap" else names.original
+    return hooks.verify(request.verify_function, hooks.target(kind, copy, names.original, "restore"))
+
+
+def report(event: dict) -> dict:
+    """Bookkeeping steps: a run's report, and what a recovery learns between its phases."""
+    action = event.get("action")
+    state = event.get("state") or {}
+    if action == "restore":
+        return run_report.restore_report(state, str(event.get("endedAt")))
+    if action == "recover":
+        return run_report.recovery_report(state, str(event.get("endedAt")))
+    if action == "staging":
+        return recovery.staging(event.get("results") or [])
+    if action == "retirement":
+        return recovery.retirement(event.get("results") or [])
+    if action == "failure":
+        return recovery.failure(state)
+    raise InvalidInputError(f"unknown report action {action!r}")
 
 
 def check_status(event: dict) -> dict:

@@ -1,0 +1,51 @@
+"""Where a restored copy's data comes from: a snapshot, or the original's automated backups at a point in time.
+
+A source is data, the way :mod:`trapheus.kinds` makes instances and clusters data: the restore step asks it for
+the RDS call and the arguments that name the source, and never branches on which kind of source it has. A point
+in time is restored from the original by resource id, which survives the renames of a run (in place, the original
+has moved aside by then), and always as a full copy (a copy-on-write clone of an Aurora cluster would share its
+volume with the original it is about to replace).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from trapheus.inputs import RestoreRequest
+from trapheus.kinds import DatabaseKind, RestoreOperation
+from trapheus.names import RestoreNames
+
+
+@dataclass(frozen=True)
+class RestoreSource:
+    snapshot: str | None = None
+    point_in_time: str | None = None  # ISO-8601, UTC
+    original_resource_id: str | None = None
+
+    def operation(self, kind: DatabaseKind) -> RestoreOperation:
+        return kind.to_point_in_time if self.point_in_time else kind.from_snapshot
+
+    def arguments(self, kind: DatabaseKind, target_id: str) -> dict[str, Any]:
+        """The arguments that name the target and the source (and the time, for a point in time)."""
+        operation = self.operation(kind)
+        arguments: dict[str, Any] = {operation.target_param: target_id, **dict(operation.fixed)}
+        if self.point_in_time:
+            if not self.original_resource_id:
+                raise ValueError("a point-in-time restore needs the original's resource id")
+            arguments[operation.source_param] = self.original_resource_id
+            arguments[str(operation.time_param)] = self.point_in_time
+        else:
+            arguments[operation.source_param] = self.snapshot
+        return arguments
+
+    @property
+    def label(self) -> str:
+        return f"the point in time {self.point_in_time}" if self.point_in_time else repr(self.snapshot)
+
+
+def source_of(request: RestoreRequest, names: RestoreNames, configuration: dict) -> RestoreSource:
+    """The source a run restores from: the request's point in time, or the snapshot its names give."""
+    if request.task.to_point_in_time:
+        return RestoreSource(point_in_time=request.restore_time, original_resource_id=configuration.get("resourceId"))
+    return RestoreSource(snapshot=names.snapshot)
