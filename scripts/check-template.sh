@@ -84,7 +84,8 @@ else
         resolved="$tmp/$(basename "$asl")"
         "$PYTHON" tests/template/template_support.py resolve "$asl" "$resolved" || asl_status=1
         node_modules/.bin/asl-validator --json-path "$resolved" || asl_status=1
-        lint_output="$(node_modules/.bin/statelint "$resolved")" || asl_status=1
+        "$PYTHON" tests/template/template_support.py statelint-copy "$resolved" "$resolved.statelint" || asl_status=1
+        lint_output="$(node_modules/.bin/statelint "$resolved.statelint")" || asl_status=1
         if [[ -n "$lint_output" ]]; then echo "$lint_output"; asl_status=1; else echo "statelint: $asl ok"; fi
     done
     rm -rf "$tmp"

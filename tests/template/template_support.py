@@ -341,14 +341,30 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def for_statelint(definition: str) -> str:
+    """statelint 1.30 (the latest) predates a Map state's MaxConcurrencyPath (ASL, 2022): its copy carries
+    MaxConcurrency instead. asl-validator checks the field as written."""
+
+    def replace(state: dict) -> dict:
+        if "MaxConcurrencyPath" in state:
+            state = {k: v for k, v in state.items() if k != "MaxConcurrencyPath"} | {"MaxConcurrency": 0}
+        return state
+
+    return json.dumps(json.loads(definition, object_hook=replace))
+
+
 def _main(argv: list[str]) -> int:
     """``inline OUT.json``: write the inlined copy; ``resolve ASL OUT``: the ASL with substitutions
-    resolved; ``lint``: cfn-lint template.yaml and the inlined copy."""
+    resolved; ``statelint-copy IN OUT``: the copy statelint reads; ``lint``: cfn-lint template.yaml and the
+    inlined copy."""
     if len(argv) == 2 and argv[0] == "inline":
         Path(argv[1]).write_text(json.dumps(inline_definitions(load_template()), indent=1))
         return 0
     if len(argv) == 3 and argv[0] == "resolve":
         Path(argv[2]).write_text(resolved_definition(Path(argv[1])))
+        return 0
+    if len(argv) == 3 and argv[0] == "statelint-copy":
+        Path(argv[2]).write_text(for_statelint(Path(argv[1]).read_text()))
         return 0
     if argv == ["lint"]:
         failed = False
@@ -363,7 +379,7 @@ def _main(argv: list[str]) -> int:
                 print(f"  {finding}")
             failed = failed or bool(findings)
         return 1 if failed else 0
-    print("usage: template_support.py inline OUT.json | resolve ASL OUT | lint", file=sys.stderr)
+    print("usage: template_support.py inline OUT.json | resolve ASL OUT | statelint-copy IN OUT | lint", file=sys.stderr)
     return 2
 
 

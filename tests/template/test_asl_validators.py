@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from template_support import REPO, asl_files, resolved_definition
+from template_support import REPO, asl_files, for_statelint, resolved_definition
 
 BIN = REPO / "node_modules" / ".bin"
 TOOLS = ("asl-validator", "statelint")
@@ -46,22 +46,11 @@ def test_asl_validator_accepts(asl_file, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def without_fields_statelint_predates(path: Path) -> Path:
-    """statelint 1.30 (the latest) predates a Map state's MaxConcurrencyPath (ASL, 2022): its copy
-    carries MaxConcurrency instead. asl-validator checks the field as written."""
-
-    def replace(state: dict) -> dict:
-        if "MaxConcurrencyPath" in state:
-            state = {k: v for k, v in state.items() if k != "MaxConcurrencyPath"} | {"MaxConcurrency": 0}
-        return state
-
-    path.write_text(json.dumps(json.loads(path.read_text(), object_hook=replace)))
-    return path
-
-
 @pytest.mark.parametrize("asl_file", FILES, ids=[f.name for f in FILES])
 def test_statelint_accepts(asl_file, tmp_path):
-    result = run([str(BIN / "statelint"), str(without_fields_statelint_predates(resolved_copy(asl_file, tmp_path)))])
+    copy = resolved_copy(asl_file, tmp_path)
+    copy.write_text(for_statelint(copy.read_text()))
+    result = run([str(BIN / "statelint"), str(copy)])
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 
 
