@@ -255,7 +255,8 @@ class Demo:
             samples.make_cluster(self.rds, ec2, CLUSTER_ID)
 
     def run(self, request: dict[str, Any]) -> tuple[executions.Snapshot, dict[str, Any]]:
-        """Start a run as `trapheus restore` does, wait for it, read it back as `trapheus history` does."""
+        """Start a run as `trapheus restore` does, wait for it, read it back as `trapheus history` does (from the
+        history the emulator hands over as the run ends: the same events, without a round trip through JSON)."""
         name = executions.execution_name(request["identifier"], request["task"])
         simulated_start, real_start = self.emulator.clock.elapsed, time.perf_counter()
         arn = executions.start(self.aws.stepfunctions, self.machine, request, name)
@@ -263,7 +264,7 @@ class Demo:
         self.timings[arn] = (ended.virtual_seconds, time.perf_counter() - real_start)
         described = self.aws.stepfunctions.describe_execution(executionArn=arn)
         output = json.loads(described["output"]) if described.get("output") else {}
-        return executions.snapshot(self.aws.stepfunctions, arn), output
+        return executions.snapshot(self.aws.stepfunctions, arn, events=ended.events), output
 
     def capture(self, kind: DatabaseKind, identifier: str) -> dict[str, Any] | None:
         if databases.find(kind, identifier, self.rds) is None:

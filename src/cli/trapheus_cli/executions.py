@@ -84,7 +84,10 @@ def execution_arn(reference: str, state_machine_arn: str | None) -> str:
     return f"{prefix}:execution:{machine.split(':')[0]}:{reference}"
 
 
-def snapshot(stepfunctions: Any, arn: str, *, with_steps: bool = True) -> Snapshot:
+def snapshot(
+    stepfunctions: Any, arn: str, *, with_steps: bool = True, events: list[dict[str, Any]] | None = None
+) -> Snapshot:
+    """The execution as DescribeExecution and its history show it (``events``: that history, already read)."""
     try:
         described = stepfunctions.describe_execution(executionArn=arn)
     except ClientError as error:
@@ -101,7 +104,7 @@ def snapshot(stepfunctions: Any, arn: str, *, with_steps: bool = True) -> Snapsh
         error=described.get("error"),
         cause=described.get("cause"),
         input=json.loads(raw_input) if raw_input else None,
-        steps=steps_from_history(history(stepfunctions, arn)) if with_steps else [],
+        steps=steps_from_history(events if events is not None else history(stepfunctions, arn)) if with_steps else [],
     )
 
 

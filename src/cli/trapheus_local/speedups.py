@@ -22,6 +22,12 @@ Each change keeps results the same; it only stops work being redone:
 - moto fills every new EC2 backend with ~2,000 sample machine images (~0.15 s per
   account and region). trapheus never launches an EC2 instance, so none are
   loaded unless ``MOTO_EC2_LOAD_DEFAULT_AMIS`` or ``MOTO_AMIS_PATH`` says otherwise.
+- Creating a state machine validates its definition by parsing it whole (~0.6 s for
+  a large workflow), for each of the six workflows of a deployment. A definition
+  text once found valid with this moto version is remembered on disk
+  (``~/.cache/trapheus/valid-asl``) and not parsed again at creation; a run parses
+  the definition it executes anyway, and a definition never seen is checked as
+  before.
 - A state that waits for a child execution (``startExecution.sync``) looks at it
   every half second of real time; a few milliseconds do, since the child runs
   in-process and its waiting is on the virtual clock.
@@ -31,10 +37,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -49,6 +57,7 @@ import jsonpath_ng.ext
 
 AMIS_SETTINGS = ("MOTO_EC2_LOAD_DEFAULT_AMIS", "MOTO_AMIS_PATH")
 SYNC_CHECK_SECONDS = 0.005
+_MOTO_VALIDATE: Callable[..., None] | None = None  # moto's own CreateStateMachine validation
 
 
 class _QuickLooks:
@@ -99,6 +108,35 @@ def parsed_definition(definition: str) -> tuple[Any, Any]:
     return _moto_parse()(definition)
 
 
+def _validated_definitions() -> Path:
+    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(home) / "trapheus" / "valid-asl"
+
+
+def _validate_once(definition: str) -> None:
+    """CreateStateMachine's validation (moto parses the whole definition, about half a second for a large
+    workflow) done once per definition text and moto version, remembered on disk: an unchanged definition is
+    valid again, and the run that executes it parses it anyway. A definition never seen is checked as before."""
+    from moto import __version__ as moto_version
+
+    assert _MOTO_VALIDATE is not None
+    marker = _validated_definitions() / hashlib.sha256(f"{moto_version}\n{definition}".encode()).hexdigest()
+    if marker.exists():
+        return
+    _MOTO_VALIDATE(definition=definition)
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass  # a read-only home only costs the parse next time
+
+
+def _moto_validate() -> Callable[..., None]:
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    return StepFunctionsParserBackend._validate_definition
+
+
 class _ClientsMadeOnce:
     """Stands in for ``boto3`` inside the interpreter's client factory: one client per kind of call."""
 
@@ -122,11 +160,15 @@ def installed() -> Iterator[None]:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     _moto_parse()
+    global _MOTO_VALIDATE
+    _MOTO_VALIDATE = _MOTO_VALIDATE or _moto_validate()
     no_sample_amis = {} if any(name in os.environ for name in AMIS_SETTINGS) else {AMIS_SETTINGS[0]: "false"}
     with (
         mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parsed_definition)),
+        mock.patch.object(StepFunctionsParserBackend, "_validate_definition", staticmethod(_validate_once)),
         mock.patch.object(boto_client, "boto3", _ClientsMadeOnce()),
         mock.patch.object(json_path, "parse", _parse_extended),
         mock.patch.object(result_path, "parse", _parse),
