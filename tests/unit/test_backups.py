@@ -194,6 +194,9 @@ def test_the_key_policy_check_names_the_accounts_left_out(strict_aws):
     statement = keys.statement_for(["444455556666"])
     assert statement["Principal"] == {"AWS": ["arn:aws:iam::444455556666:root"]}
     assert set(statement["Action"]) == {"kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey"}
+    # a key of another partition gets principals of that partition
+    china = keys.statement_for(["444455556666"], "arn:aws-cn:kms:cn-north-1:123456789012:key/1a2b3c4d")
+    assert china["Principal"] == {"AWS": ["arn:aws-cn:iam::444455556666:root"]}
     assert keys.is_aws_managed(kms.describe_key(KeyId="alias/aws/rds")["KeyMetadata"]["Arn"], kms)
     assert not keys.is_aws_managed(key, kms)
 

@@ -279,6 +279,30 @@ def test_the_dr_accounts_own_quota_refuses_a_copy_and_alerts(emulator, source, d
     assert dr_copies(emulator, "drquota-db") == [] and dr_messages()
 
 
+def test_an_onward_copy_refused_in_the_other_region_is_reported_and_alerted(emulator, source, dr, dr_messages):
+    instance(emulator, "dronward-db")
+    run_backup(source, policy("dronward", "^dronward-db$", shareWith=[DR_ACCOUNT]))
+    model = emulator.strict_in(DR_ACCOUNT, WEST)
+    west = emulator.client("rds", account_id=DR_ACCOUNT, region=WEST)
+    used = len(west.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"])
+    model.quotas = Quotas(**{**ROOMY_QUOTAS.__dict__, "manual_snapshots": used})
+    try:
+        run = dr.run(DR, {})
+    finally:
+        model.quotas = ROOMY_QUOTAS
+
+    database = f"{ACCOUNT_ID}:instance:dronward-db"
+    entry = item_of(_report(dr, run), database)
+    assert run.status == "FAILED" and entry["outcome"] == "refused" and WEST in entry["reason"], entry
+    (east,) = dr_copies(emulator, "dronward-db")
+    assert dr_copies(emulator, "dronward-db", region=WEST) == [] and dr_messages()
+    # the report the source reads names the copy that exists, in the Region it exists in
+    table = dr.physical_id("DrReportTable")
+    items = emulator.client("dynamodb", account_id=DR_ACCOUNT).scan(TableName=table)["Items"]
+    (recorded,) = [i for i in items if i["database"]["S"] == database]
+    assert (recorded["copyRegion"]["S"], recorded["copyArn"]["S"]) == (EAST, east["DBSnapshotArn"])
+
+
 def test_a_dr_run_that_cannot_read_the_shares_fails_and_alerts(emulator, dr, dr_messages):
     emulator.latency.fail_api("DescribeDBSnapshots", code="InternalFailure", message="injected", account=DR_ACCOUNT)
 

@@ -135,7 +135,7 @@ def _key_advice(error: Exception, shared: dict, kind: DatabaseKind) -> str:
     if cause is not None and error_code(cause) == "KMSKeyNotAccessibleFault" and shared.get("KmsKeyId"):
         account = clients.client("sts").get_caller_identity()["Account"]
         return (f"{error}. The source key {shared['KmsKeyId']} must let this account ({account}) use it: add to its key "
-                f"policy {json.dumps(keys.statement_for([account]))}")
+                f"policy {json.dumps(keys.statement_for([account], str(shared['KmsKeyId'])))}")
     return str(error)
 
 
@@ -212,7 +212,8 @@ def _store_configuration(settings: DrSettings, item: dict, kind: DatabaseKind) -
 
 def _record(settings: DrSettings, item: dict) -> None:
     """The report entry of a database: its newest copy in the DR account and the source time it holds."""
-    final = item.get("onward") or item["copy"]
+    onward = item.get("onward") or {}
+    final = onward if onward.get("status") == "copied" else item["copy"]  # the newest copy that is really there
     entry = {
         "database": item["database"], "sourceTime": item["sourceTime"], "sourceSnapshot": item["sourceSnapshot"],
         "copyArn": final.get("arn", ""), "copyRegion": final["region"], "localCopy": item["copy"]["name"],
@@ -261,7 +262,12 @@ def _advance(settings: DrSettings, item: dict) -> dict:
             item["onward"] = onward
             if onward["status"] == "copying":
                 return {**item, "outcome": "onward"}
-            item["reason"] = onward.get("reason")
+            # the copy in the source Region holds the data; the report says so, and the run alerts: the
+            # other Region has no copy of this source time
+            _record(settings, item)
+            return {**item, "outcome": "refused", "reason": (
+                f"copied in {where['region']} as {where['name']}; the copy to {onward['region']} was "
+                f"{onward['status']}: {onward.get('reason')}")}
     _record(settings, item)
     return {**item, "outcome": "copied"}
 

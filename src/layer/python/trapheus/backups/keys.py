@@ -25,12 +25,19 @@ def is_aws_managed(key_id: str | None, kms: Any) -> bool:
         return False
 
 
-def statement_for(accounts: list[str]) -> dict[str, Any]:
-    """The key policy statement that lets ``accounts`` copy snapshots shared with them."""
+def partition_of(arn: str) -> str:
+    """The partition an ARN names (aws, aws-cn, aws-us-gov); ``aws`` for a bare key id."""
+    parts = str(arn).split(":")
+    return parts[1] if len(parts) > 1 and parts[0] == "arn" and parts[1] else "aws"
+
+
+def statement_for(accounts: list[str], key_arn: str = "") -> dict[str, Any]:
+    """The key policy statement that lets ``accounts`` copy snapshots shared with them (in the key's partition)."""
+    partition = partition_of(key_arn)
     return {
         "Sid": "LetTheDrAccountsCopySharedSnapshots",
         "Effect": "Allow",
-        "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in accounts]},
+        "Principal": {"AWS": [f"arn:{partition}:iam::{account}:root" for account in accounts]},
         "Action": list(DR_KEY_ACTIONS),
         "Resource": "*",
     }
@@ -42,6 +49,11 @@ def _principals(statement: dict) -> list[str]:
         return ["*"]
     names = principal.get("AWS", []) if isinstance(principal, dict) else []
     return [names] if isinstance(names, str) else list(names)
+
+
+def _is_principal_of(name: str, account: str) -> bool:
+    parts = name.split(":")
+    return len(parts) >= 6 and parts[0] == "arn" and parts[2] == "iam" and parts[4] == account
 
 
 def accounts_left_out(key_id: str, accounts: list[str], kms: Any) -> list[str]:
@@ -58,7 +70,7 @@ def accounts_left_out(key_id: str, accounts: list[str], kms: Any) -> list[str]:
         for statement in statements:
             if statement.get("Effect") != "Allow":
                 continue
-            if not any(name in ("*", account) or name.startswith(f"arn:aws:iam::{account}:") for name in _principals(statement)):
+            if not any(name in ("*", account) or _is_principal_of(name, account) for name in _principals(statement)):
                 continue
             actions = statement.get("Action", [])
             granted.update([actions] if isinstance(actions, str) else actions)

@@ -93,7 +93,7 @@ def _key_notices(policy: BackupPolicy, chosen: list[dict]) -> list[str]:
         if missing:
             notices.append(
                 f"the policy of key {key} (snapshots of {', '.join(names)}) does not let {', '.join(missing)} copy them: "
-                f"add the statement {keys.statement_for(missing)}"
+                f"add the statement {keys.statement_for(missing, key)}"
             )
     return notices
 
@@ -203,7 +203,7 @@ def prepare(event: dict) -> dict:
     if needs_customer_key:
         if not policy.share_kms_key_id:
             return decided("fail", "it is encrypted with the AWS managed key aws/rds, which RDS cannot share: give the "
-                                   "policy a shareKmsKeyId (a customer managed key in DatabaseKmsKeyArns)")
+                                   "policy a shareKmsKeyId (a customer managed key in BackupKmsKeyArns)")
         stage = schedule.stage_name(name)
         step["names"] = {"snapshot": name, "stage": stage, "first": stage}
         step["customerKey"] = policy.share_kms_key_id
