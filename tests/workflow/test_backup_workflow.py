@@ -496,6 +496,18 @@ def test_an_invalid_policy_is_refused_before_any_change_and_alerted(emulator, st
     assert topic_messages()[0]["failedStep"] == "Plan the run"
 
 
+def test_a_key_the_stack_may_not_use_is_refused_before_any_snapshot(emulator, stack, keys):
+    instance(emulator, "unlisted-key-db")
+    unlisted = customer_key(emulator, region=WEST)  # not in BackupKmsKeyArns
+    emulator.rds_calls.clear()
+
+    run = run_backup(stack, policy("unlisted", "^unlisted-key-db$", copyTo=[{"region": WEST, "kmsKeyId": unlisted}]))
+
+    assert run.status == "FAILED" and run.result.error == "InvalidInputError"
+    assert f"copyTo[0].kmsKeyId {unlisted}" in run.result.cause and "BackupKmsKeyArns" in run.result.cause
+    assert emulator.rds_calls.mutating() == [] and run.children == []
+
+
 def test_a_summary_that_fails_still_alerts(emulator, stack, monkeypatch, topic_messages):
     instance(emulator, "summary-db")
 

@@ -88,7 +88,10 @@ def test_a_point_in_time_restore_puts_the_originals_twin_back_under_its_identifi
     operation = "RestoreDBClusterToPointInTime" if is_cluster else "RestoreDBInstanceToPointInTime"
     (call,) = [c for c in emulator.rds_calls.mutating() if c.operation == operation]
     assert sent_time(call.params["RestoreToTime" if is_cluster else "RestoreTime"]) == parse_time(wanted)
-    assert call.params["SourceDbClusterResourceId" if is_cluster else "SourceDbiResourceId"] == database.before["resourceId"]
+    if is_cluster:  # by the identifier it has at that moment: RDS documents the resource id for deleted clusters only
+        assert call.params["SourceDBClusterIdentifier"] == database.identifier and "SourceDbClusterResourceId" not in call.params
+    else:
+        assert call.params["SourceDbiResourceId"] == database.before["resourceId"]
     if is_cluster:
         assert call.params["RestoreType"] == "full-copy", "a copy-on-write clone would share the original's volume"
     assert not {"RestoreDBInstanceFromDBSnapshot", "RestoreDBClusterFromSnapshot"} & set(mutating(emulator))

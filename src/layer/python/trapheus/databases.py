@@ -36,6 +36,16 @@ def find(kind: DatabaseKind, identifier: str, rds: Any = None) -> dict | None:
     return describe_one(_rds(rds), kind.describe_op, {kind.id_param: identifier}, kind.list_key, kind.not_found_codes)
 
 
+def identifier_with_resource_id(kind: DatabaseKind, resource_id: str, rds: Any = None) -> str:
+    """The current identifier of the database whose resource id (kept across renames) is ``resource_id``."""
+    client = _rds(rds)
+    for page in client.get_paginator(kind.describe_op).paginate():
+        for found in page[kind.list_key]:
+            if found.get("DbiResourceId", found.get("DbClusterResourceId")) == resource_id:
+                return str(found[kind.id_param])
+    raise DatabaseNotFoundError(f"no {kind.label} has the resource id {resource_id!r} any more")
+
+
 def describe(kind: DatabaseKind, identifier: str, rds: Any = None) -> dict:
     found = find(kind, identifier, rds)
     if found is None:

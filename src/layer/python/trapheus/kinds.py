@@ -34,7 +34,8 @@ class SnapshotKind:
 class RestoreOperation:
     """One RDS call that restores a database under a new identifier, and how it names what it restores from.
 
-    ``source_param`` names the snapshot, or the original by its resource id (which survives renames);
+    ``source_param`` names the snapshot, or the original: by its resource id (which survives renames) or, where
+    RDS documents only that, by its identifier at the moment of the call (``source_by_identifier``);
     ``time_param`` is the point in time, for the calls that take one; ``fixed`` are arguments every call gets.
     """
 
@@ -43,6 +44,7 @@ class RestoreOperation:
     source_param: str
     time_param: str | None = None
     fixed: tuple[tuple[str, str], ...] = ()
+    source_by_identifier: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,10 +142,14 @@ CLUSTER = DatabaseKind(
     delete_op="delete_db_cluster",
     from_snapshot=RestoreOperation(restore_op="RestoreDBClusterFromSnapshot", target_param="DBClusterIdentifier",
                                    source_param="SnapshotIdentifier"),
-    # a full copy: a copy-on-write clone would share its volume with the original it is about to replace
+    # a full copy: a copy-on-write clone would share its volume with the original it is about to replace. The
+    # source is named by its identifier: RDS documents SourceDbClusterResourceId for the retained backups of a
+    # deleted cluster only (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-pitr-retained.html),
+    # a live cluster by SourceDBClusterIdentifier (aurora-pitr.html)
     to_point_in_time=RestoreOperation(
         restore_op="RestoreDBClusterToPointInTime", target_param="DBClusterIdentifier",
-        source_param="SourceDbClusterResourceId", time_param="RestoreToTime", fixed=(("RestoreType", "full-copy"),),
+        source_param="SourceDBClusterIdentifier", time_param="RestoreToTime", fixed=(("RestoreType", "full-copy"),),
+        source_by_identifier=True,
     ),
     list_key="DBClusters",
     result_key="DBCluster",

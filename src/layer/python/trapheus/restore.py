@@ -26,7 +26,7 @@ from trapheus.configuration import (
     restore_arguments,
     twin_differences,
 )
-from trapheus.databases import USABLE, capture, delete_database, find, member_ids, status
+from trapheus.databases import USABLE, capture, delete_database, find, identifier_with_resource_id, member_ids, status
 from trapheus.errors import IdentifierInUseError, RestoreError
 from trapheus.kinds import CLUSTER, INSTANCE, DatabaseKind
 from trapheus.log import logger
@@ -62,7 +62,7 @@ def restore_twin(
         operation = source.operation(kind)
         accepted = client.meta.service_model.operation_model(operation.restore_op).input_shape.members
         arguments = {k: v for k, v in restore_arguments(kind, configuration).items() if k in accepted}
-        arguments.update(source.arguments(kind, target_id))
+        arguments.update(source.arguments(kind, target_id, lambda rid: identifier_with_resource_id(kind, rid, client)))
         with aws_errors(RestoreError, f"restoring {source.label} as {kind.label} {target_id!r}"):
             getattr(client, xform_name(operation.restore_op))(**arguments)
         logger.info("restore started", extra={"source": source.label, "target": target_id})

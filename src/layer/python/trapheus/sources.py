@@ -2,13 +2,15 @@
 
 A source is data, the way :mod:`trapheus.kinds` makes instances and clusters data: the restore step asks it for
 the RDS call and the arguments that name the source, and never branches on which kind of source it has. A point
-in time is restored from the original by resource id, which survives the renames of a run (in place, the original
-has moved aside by then), and always as a full copy (a copy-on-write clone of an Aurora cluster would share its
+in time is restored from the original as found by its resource id, which survives the renames of a run (in place,
+the original has moved aside by then): an instance is named by that id, a cluster by the identifier it has at the
+moment of the call (RDS documents SourceDbClusterResourceId for deleted clusters only); always as a full copy (a copy-on-write clone of an Aurora cluster would share its
 volume with the original it is about to replace).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,14 +28,22 @@ class RestoreSource:
     def operation(self, kind: DatabaseKind) -> RestoreOperation:
         return kind.to_point_in_time if self.point_in_time else kind.from_snapshot
 
-    def arguments(self, kind: DatabaseKind, target_id: str) -> dict[str, Any]:
-        """The arguments that name the target and the source (and the time, for a point in time)."""
+    def arguments(self, kind: DatabaseKind, target_id: str, identifier_of: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """The arguments that name the target and the source (and the time, for a point in time).
+
+        ``identifier_of`` gives the original's identifier now, from its resource id (in place, it has moved aside
+        by then), for the calls that name the source by identifier."""
         operation = self.operation(kind)
         arguments: dict[str, Any] = {operation.target_param: target_id, **dict(operation.fixed)}
         if self.point_in_time:
             if not self.original_resource_id:
                 raise ValueError("a point-in-time restore needs the original's resource id")
-            arguments[operation.source_param] = self.original_resource_id
+            if operation.source_by_identifier:
+                if identifier_of is None:
+                    raise ValueError(f"{operation.restore_op} names its source by identifier: pass identifier_of")
+                arguments[operation.source_param] = identifier_of(self.original_resource_id)
+            else:
+                arguments[operation.source_param] = self.original_resource_id
             arguments[str(operation.time_param)] = self.point_in_time
         else:
             arguments[operation.source_param] = self.snapshot

@@ -58,6 +58,7 @@ def plan(event: dict) -> dict:
     region = rds.meta.region_name
     account = _account(execution)
     policy = parse_policy(event.get("input"), region=region, own_account=account or None)
+    _require_listed_keys(policy, os.environ)
     chosen, unselected = select(policy.select, rds)
     return {
         "policy": policy.to_dict(),
@@ -67,6 +68,19 @@ def plan(event: dict) -> dict:
         "notices": _key_notices(policy, [database.to_dict() for database in chosen]),
         "concurrency": int(os.environ.get("BACKUP_CONCURRENCY") or DEFAULT_CONCURRENCY),
     }
+
+
+def _require_listed_keys(policy: BackupPolicy, environ: Any) -> None:
+    """The keys a policy names must be ones the stack's roles may use (BackupKmsKeyArns): refused before any
+    snapshot, not when RDS refuses the copy of each database."""
+    allowed = set(permissions.listed(environ.get("BACKUP_KMS_KEY_ARNS")))
+    named = {"shareKmsKeyId": policy.share_kms_key_id, **{f"copyTo[{i}].kmsKeyId": c.kms_key_id for i, c in enumerate(policy.copy_to)}}
+    unlisted = [f"{field} {key}" for field, key in named.items() if key and key not in allowed]
+    if unlisted:
+        raise InvalidInputError(
+            f"{'; '.join(unlisted)}: not in the stack's BackupKmsKeyArns, so its roles may not use "
+            f"{'it' if len(unlisted) == 1 else 'them'} (add the key ARN to BackupKmsKeyArns)"
+        )
 
 
 def _key_notices(policy: BackupPolicy, chosen: list[dict]) -> list[str]:
