@@ -46,9 +46,9 @@ def instance(aws: Emulator, identifier: str = "orders-db", **settings: Any) -> s
     return identifier
 
 
-def small_instance(aws: Emulator, identifier: str, **settings: Any) -> str:
+def small_instance(aws: Emulator, identifier: str, region: str | None = None, **settings: Any) -> str:
     with aws.settled():
-        aws.client("rds").create_db_instance(
+        aws.client("rds", region=region).create_db_instance(
             DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.micro", Engine="postgres", EngineVersion="16.3",
             MasterUsername="admin", MasterUserPassword=PASSWORD, AllocatedStorage=20, **settings,
         )
@@ -676,14 +676,23 @@ def test_copy_keys_are_keys_of_the_destination_region(aws, rds):
 
 
 def test_cross_region_copies_of_encrypted_snapshots_carry_a_presigned_url(aws, rds):
-    small_instance(aws, "orders-db", StorageEncrypted=True, KmsKeyId=customer_key(aws))
+    gov_west, gov_east = "us-gov-west-1", "us-gov-east-1"
+    source = aws.client("rds", region=gov_west)
+    small_instance(aws, "orders-db", region=gov_west, StorageEncrypted=True, KmsKeyId=customer_key(aws, region=gov_west))
     with aws.settled():
-        arn = rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-daily")["DBSnapshot"]["DBSnapshotArn"]
-    west, west_key = aws.client("rds", region=WEST), customer_key(aws, region=WEST)
-    refused(lambda: west.copy_db_snapshot(SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="c1", KmsKeyId=west_key),
+        arn = source.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-daily")["DBSnapshot"]["DBSnapshotArn"]
+    east, east_key = aws.client("rds", region=gov_east), customer_key(aws, region=gov_east)
+    refused(lambda: east.copy_db_snapshot(SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="c1", KmsKeyId=east_key),
             "InvalidParameterValue")
     # SourceRegion makes the SDK sign a PreSignedUrl for the source Region
-    west.copy_db_snapshot(SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="c1", KmsKeyId=west_key, SourceRegion="us-east-1")
+    east.copy_db_snapshot(SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="c1", KmsKeyId=east_key, SourceRegion=gov_west)
+    # outside GovCloud RDS ignores the parameter: a copy without it is made
+    small_instance(aws, "billing-db", StorageEncrypted=True, KmsKeyId=customer_key(aws))
+    with aws.settled():
+        commercial = rds.create_db_snapshot(DBInstanceIdentifier="billing-db", DBSnapshotIdentifier="billing-db-daily")["DBSnapshot"]
+    west = aws.client("rds", region=WEST)
+    west.copy_db_snapshot(SourceDBSnapshotIdentifier=commercial["DBSnapshotArn"], TargetDBSnapshotIdentifier="c2",
+                          KmsKeyId=customer_key(aws, region=WEST))
 
 
 def test_copies_in_flight_to_a_region_are_limited(aws, rds):

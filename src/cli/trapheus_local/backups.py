@@ -6,8 +6,9 @@ as the latest restorable time and takes any restore time. Here, per account and 
 
 - a database with automated backups (``BackupRetentionPeriod`` > 0) can be restored to any second from when its
   backups begin (at most its retention period ago) to its latest restorable time, about five minutes ago
-  (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.html: "typically
-  within the last five minutes"); an instance without them has no window and no latest restorable time;
+  (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIT.html: RDS uploads transaction logs every
+  five minutes; Aurora uploads log records continuously, so five minutes is the cautious end for a cluster,
+  https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-pitr.html); an instance without them has no window and no latest restorable time;
 - a database that existed before the run under test (made inside ``Emulator.settled()``) has had backups for its
   whole retention period, and an Aurora MySQL cluster with backtracking its whole backtrack window; one made during
   the run starts both at its creation;

@@ -514,8 +514,9 @@ def shared_snapshots_are_copied_within_their_region(call: Call) -> None:
     """A snapshot shared by another account is copied in its own Region: a cluster snapshot always, an instance
     snapshot when it is encrypted. (Copy it into the account first, then across Regions.)
 
-    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CopyDBClusterSnapshot.html ("you can only copy
-    a shared DB cluster snapshot, whether encrypted or not, in the same Region") and
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-copy-snapshot.html#aurora-copy-snapshot.Shared
+    ("you can only copy a shared DB cluster snapshot, whether encrypted or not, in the same AWS Region"; the
+    CopyDBClusterSnapshot API page reads more loosely, the Aurora guide is the one followed here) and
     https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_CopySnapshot.html#USER_CopySnapshot.Shared ("if
     the shared DB snapshot is encrypted, you can only copy it in the same Region").
     """
@@ -602,15 +603,19 @@ def copy_keys_are_keys_of_the_destination_region(call: Call) -> None:
 
 @rule("CopyDBSnapshot", "CopyDBClusterSnapshot")
 def cross_region_copies_of_encrypted_snapshots_carry_a_presigned_url(call: Call) -> None:
-    """A copy of an encrypted snapshot from another Region is called in the destination Region with a
-    ``PreSignedUrl`` for the source Region (the SDKs make it from ``SourceRegion``).
+    """In the AWS GovCloud (US) Regions, a copy of an encrypted snapshot from another Region is called in the
+    destination Region with a ``PreSignedUrl`` for the source Region (the SDKs make it from ``SourceRegion``);
+    elsewhere RDS ignores the parameter.
 
-    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CopyDBSnapshot.html (PreSignedUrl, SourceRegion:
-    "the Region where you call the CopyDBSnapshot operation is the destination Region").
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CopyDBSnapshot.html (PreSignedUrl: "This
+    setting applies only to AWS GovCloud (US) Regions. It's ignored in other AWS Regions"; likewise
+    API_CopyDBClusterSnapshot.html).
     """
     kind, source = _copy_source(call)
     where, snapshot = call.model.snapshot(kind, source)
     if snapshot is None or where.region == call.model.region or not _encrypted(snapshot) or call.get("PreSignedUrl"):
+        return
+    if not call.model.region.startswith("us-gov-"):
         return
     raise refuse(
         "InvalidParameterValue",
