@@ -83,13 +83,13 @@ def serve(
             bound_host, bound_port = server.get_host_and_port()
             os.environ["MOTO_PORT"] = str(bound_port)  # where moto sends calls it makes over HTTP
             _wait_until_accepting(host, bound_port)
-            with _stop_on_signals(stop):
+            with _stop_on_signals(stop) as signals:
                 say(READY_MESSAGE.format(host=host, port=bound_port))
                 say(f"region {emulator.region}")
                 say("strict RDS model: on" if strict else "strict RDS model: OFF (--lenient): moto's leniency, for debugging only")
                 for logical_id, arn in deployment.state_machines().items():
                     say(f"state machine {logical_id}: {arn}")
-                stop.wait()
+                signals.wait()
         finally:
             server.stop()
     say("trapheus local endpoint stopped")
@@ -117,17 +117,30 @@ def _wait_until_accepting(host: str, port: int) -> None:
 
 
 class _stop_on_signals:
-    """Set ``stop`` on SIGINT/SIGTERM (only possible from the main thread)."""
+    """Note SIGINT/SIGTERM (handlers can be set from the main thread only); :meth:`wait` returns on a signal or
+    once ``stop`` is set.
+
+    The handler only sets a flag: a handler that set the Event itself could deadlock, since it runs in the main
+    thread, which may be holding the Event's lock inside ``wait`` at that moment.
+    """
 
     def __init__(self, stop: threading.Event) -> None:
         self.stop = stop
+        self.signalled = False
         self.previous: dict[int, Any] = {}
 
-    def __enter__(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            self.previous[signum] = signal.signal(signum, lambda *_: self.stop.set())
+    def _note(self, *_: Any) -> None:
+        self.signalled = True
+
+    def wait(self) -> None:
+        while not self.signalled and not self.stop.wait(0.1):
+            pass
+
+    def __enter__(self) -> _stop_on_signals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.previous[signum] = signal.signal(signum, self._note)
+        return self
 
     def __exit__(self, *exc_info: Any) -> None:
         for signum, handler in self.previous.items():
