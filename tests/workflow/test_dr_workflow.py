@@ -309,7 +309,8 @@ def test_a_dr_run_that_cannot_read_the_shares_fails_and_alerts(emulator, dr, dr_
     run = dr.run(DR, {})
 
     assert run.status == "FAILED" and "Note the failure" in run.entered_states
-    assert dr_messages()[0]["kind"] == "backup"
+    (message,) = dr_messages()
+    assert message["kind"] == "dr-copy" and message["subject"].startswith("[trapheus] DR COPY NEEDS ATTENTION")
 
 
 def test_long_dr_copies_are_left_running_for_the_next_run(emulator, source, dr):

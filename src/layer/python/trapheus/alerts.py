@@ -51,6 +51,7 @@ class AlertKind(str, Enum):
     RESTORE = "restore"
     EXPORT = "export"  # a warning: the restore went on without the export
     BACKUP = "backup"  # a backup run: some databases failed, were refused, or are past their recovery point
+    DR_COPY = "dr-copy"  # a DR copy run (the DR account): some shared snapshots were not copied
     TABLE_BACKUP = "table-backup"
     TABLE_RESTORE = "table-restore"
     TABLE_CLEANUP = "table-cleanup"  # a table run was stopped or timed out; the clean-up reports what it did
@@ -344,6 +345,8 @@ def locate_failed_step(alert: Alert, client: Any = None) -> Alert:
 def subject(alert: Alert) -> str:
     if alert.kind is AlertKind.BACKUP:
         return _clip(f"[trapheus] BACKUP NEEDS ATTENTION: policy {alert.identifier}", VALUE_LIMIT)
+    if alert.kind is AlertKind.DR_COPY:
+        return _clip("[trapheus] DR COPY NEEDS ATTENTION: shared snapshots not copied", VALUE_LIMIT)
     if alert.kind is AlertKind.TABLE_CLEANUP:
         return _clip(f"[trapheus] STOPPED: {alert.task} of {alert.identifier}", VALUE_LIMIT)
     if alert.kind is AlertKind.EXPORT:
@@ -354,6 +357,8 @@ def subject(alert: Alert) -> str:
 def headline(alert: Alert) -> str:
     if alert.kind is AlertKind.BACKUP:
         return f"The backup run of policy {alert.identifier} did not back everything up (see below)."
+    if alert.kind is AlertKind.DR_COPY:
+        return "The DR copy run did not copy every snapshot shared with this account (see below)."
     if alert.kind is AlertKind.TABLE_CLEANUP:
         return (
             f"A {alert.task} run of {alert.database_type} {alert.identifier} was stopped before it finished; "
