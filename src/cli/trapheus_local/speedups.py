@@ -57,7 +57,6 @@ import jsonpath_ng.ext
 
 AMIS_SETTINGS = ("MOTO_EC2_LOAD_DEFAULT_AMIS", "MOTO_AMIS_PATH")
 SYNC_CHECK_SECONDS = 0.005
-_MOTO_VALIDATE: Callable[..., None] | None = None  # moto's own CreateStateMachine validation
 
 
 class _QuickLooks:
@@ -119,11 +118,10 @@ def _validate_once(definition: str) -> None:
     valid again, and the run that executes it parses it anyway. A definition never seen is checked as before."""
     from moto import __version__ as moto_version
 
-    assert _MOTO_VALIDATE is not None
     marker = _validated_definitions() / hashlib.sha256(f"{moto_version}\n{definition}".encode()).hexdigest()
     if marker.exists():
         return
-    _MOTO_VALIDATE(definition=definition)
+    _moto_validate()(definition=definition)
     try:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
@@ -131,7 +129,9 @@ def _validate_once(definition: str) -> None:
         pass  # a read-only home only costs the parse next time
 
 
+@functools.cache
 def _moto_validate() -> Callable[..., None]:
+    """moto's own CreateStateMachine validation (looked up once, before installed() puts _validate_once in its place)."""
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     return StepFunctionsParserBackend._validate_definition
@@ -163,8 +163,7 @@ def installed() -> Iterator[None]:
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     _moto_parse()
-    global _MOTO_VALIDATE
-    _MOTO_VALIDATE = _MOTO_VALIDATE or _moto_validate()
+    _moto_validate()
     no_sample_amis = {} if any(name in os.environ for name in AMIS_SETTINGS) else {AMIS_SETTINGS[0]: "false"}
     with (
         mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parsed_definition)),
