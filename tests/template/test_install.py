@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from template_support import REPO, load_template
+from template_support import REPO, TOOLS_MISSING, load_template, tools_may_be_missing
 
 spec = importlib.util.spec_from_file_location("trapheus_install", REPO / "install.py")
 install = importlib.util.module_from_spec(spec)
@@ -303,7 +303,7 @@ def test_install_runs_without_stdin_under_ci():
     assert re.search(r"would run: sam deploy .*--parameter-overrides SenderEmail=a@example.com", result.stdout)
 
 
-@pytest.mark.skipif(not SAM_PYTHON.exists(), reason="SAM CLI not installed in .venv-tools (scripts/check-template.sh)")
+@pytest.mark.skipif(not SAM_PYTHON.exists() and tools_may_be_missing(), reason=f"the SAM CLI {TOOLS_MISSING}")
 def test_sam_reads_every_override_back_unchanged():
     """The quoting matches the SAM CLI's own --parameter-overrides and --tags parsers."""
     runner = Recorder()
@@ -453,7 +453,7 @@ def test_the_repositorys_ci_environments_deploy_with_a_boundary_and_no_secrets(e
     assert parse_overrides(runner.commands[-1]) == env.overrides
 
 
-@pytest.mark.skipif(not SAM_PYTHON.exists(), reason="SAM CLI not installed in .venv-tools (scripts/check-template.sh)")
+@pytest.mark.skipif(not SAM_PYTHON.exists() and tools_may_be_missing(), reason=f"the SAM CLI {TOOLS_MISSING}")
 def test_sam_reads_the_environments_parameter_overrides_as_install_py_does(tmp_path):
     """Someone running `sam deploy --config-env` by hand gets the same parameters."""
     import tomllib

@@ -31,9 +31,8 @@ def emulator() -> Iterator[Emulator]:
 
 @pytest.fixture
 def real_template() -> Path:
-    """The repository's template.yaml (tests that need it skip until it exists)."""
-    if not REAL_TEMPLATE.is_file():
-        pytest.skip("template.yaml not written yet")
+    """The repository's template.yaml."""
+    assert REAL_TEMPLATE.is_file(), f"{REAL_TEMPLATE} is missing"
     return REAL_TEMPLATE
 
 

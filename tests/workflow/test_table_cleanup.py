@@ -70,6 +70,8 @@ def _stop_at(emulator: Emulator, stack: Deployment, gate: strict_dynamodb.Gate, 
     assert gate.reached.wait(GATE_TIMEOUT), "the run never reached the held call"
     emulator.client("stepfunctions").stop_execution(executionArn=arn)
     gate.release()
+    # the held call is answered in its own thread: the run may end (stopped) before it is
+    assert gate.finished.wait(GATE_TIMEOUT), "the held call was never answered"
     stopped = stack.wait(arn)
     assert stopped.status == "ABORTED", (stopped.error, stopped.cause, stopped.entered_states)
     return stopped

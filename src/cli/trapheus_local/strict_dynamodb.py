@@ -99,6 +99,7 @@ class Gate:
     table: str | None
     reached: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)  # the held call has been answered
     used: bool = False
 
     def release(self) -> None:
@@ -450,6 +451,13 @@ def installed(clock: VirtualClock, **timings: float) -> Iterator[StrictDynamoDB]
         if gate is not None:
             gate.reached.set()
             gate.released.wait(timeout=30)
+            try:
+                return _answer(self, operation, params, tables, method_name)
+            finally:
+                gate.finished.set()
+        return _answer(self, operation, params, tables, method_name)
+
+    def _answer(self: DynamoHandler, operation: str, params: dict[str, Any], tables: set[str], method_name: str) -> Any:
         try:
             fault = model.fault_for(operation, tables)
             if fault is not None:
