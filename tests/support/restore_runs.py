@@ -51,7 +51,7 @@ def serve_verify_functions(emulator: Emulator) -> VerifyFunctions:
     )
 
 
-def deploy(emulator: Emulator, slack: SlackListener, slack_path: str, verify: VerifyFunctions) -> Deployment:
+def deploy(emulator: Emulator, slack: SlackListener, slack_path: str, verify: VerifyFunctions, **parameters: Any) -> Deployment:
     deployment = emulator.deploy(
         REAL_TEMPLATE,
         {
@@ -63,6 +63,7 @@ def deploy(emulator: Emulator, slack: SlackListener, slack_path: str, verify: Ve
             "SlackWebhookUrls": slack.url(slack_path),
             "VerifyFunctionArns": f"{verify.passes},{verify.fails}",
             **STACK_PARAMETERS,
+            **parameters,
         },
     )
     emulator.client("ses").verify_email_identity(EmailAddress=SENDER)

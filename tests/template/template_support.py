@@ -81,6 +81,10 @@ PARAMETER_SETS: dict[str, dict[str, str]] = {
         "DrCopyTriggerRoleArn": "arn:aws:iam::222233334444:role/trapheus-dr-DrCopyTriggerRole-AbCd",
         "DrCopyStateMachineArn": "arn:aws:states:us-east-1:222233334444:stateMachine:trapheus-dr-dr-copy",
         "VerifyFunctionArns": "arn:aws:lambda:us-east-1:123456789012:function:orders-smoke-query",
+        "CopyHostedZoneIds": "Z0123456789ABCDEFGHIJ",
+        "DrCatalogBucketName": "trapheus-dr-drcatalogbucket-abcd1234",
+        "CopyScheduleExpression": "cron(0 5 ? * MON-FRI *)",
+        "CopyScheduleInput": '{"source": "orders", "isCluster": false, "lifecycle": "orders-staging", "action": "drill"}',
     },
 }
 

@@ -45,6 +45,7 @@ STAR_RESOURCE_ACTIONS = {
     "dynamodb:ListBackups": "a replace finds the on-demand backup it took (no resource-level permission)",
     "application-autoscaling:DescribeScalableTargets": "table settings capture (no resource-level permission)",
     "application-autoscaling:DescribeScalingPolicies": "table settings capture (no resource-level permission)",
+    "secretsmanager:GetRandomPassword": "a copy's rotated master password (no resource-level permission)",
 }
 
 # What every function role has besides the calls its code makes: its log stream and traces.
@@ -69,6 +70,16 @@ ON_BEHALF = {
         "kms:Decrypt": "as above",
         "kms:DescribeKey": "as above",
         "kms:GenerateDataKey": "as above",
+    },
+    "CopyRole": {
+        "iam:PassRole": "RDS checks the monitoring, associated and directory roles a copy is made with",
+        "secretsmanager:CreateSecret": "RDS creates a copy's managed master-user secret (modify masterPassword managed)",
+        "secretsmanager:TagResource": "and tags it",
+        "kms:CreateGrant": "RDS and Secrets Manager use the customer managed keys of the copied data",
+        "kms:Decrypt": "as above",
+        "kms:GenerateDataKey": "as above",
+        "rds:CreateDBSnapshot": "RDS takes the final snapshot of a retired copy",
+        "rds:CreateDBClusterSnapshot": "as above, for a cluster copy",
     },
     "DeleteRole": {
         "rds:CreateDBSnapshot": "RDS takes the final snapshot of a deleted instance",
@@ -133,6 +144,7 @@ KEYS_WITHOUT_VIA_SERVICE = {
 KEY_STATEMENTS_WITHOUT_VIA_SERVICE = {
     ("BackupDatabaseRole", "TellAwsManagedKeys"): "its own kms:DescribeKey (is a database's key aws/rds?)",
     ("BackupPlanRole", "ReadKeysAndKeyPolicies"): "its own DescribeKey and GetKeyPolicy (what a key policy lacks for the DR account)",
+    ("CopyRole", "TellAwsManagedKeys"): "the copy survey's own kms:DescribeKey (is a key AWS managed?)",
 }
 # Key use through RDS of any Region: backup copies are encrypted with a key of the Region they are made in, so
 # RDS there uses it (kms:ViaService "rds.*.amazonaws.com", StringLike), only on the keys BackupKmsKeyArns lists.
@@ -145,6 +157,25 @@ MANAGED_KINDS = ("db", "cluster", "snapshot", "cluster-snapshot")
 # RDS for Oracle multi-tenant (CDB) tenant databases: marked required for snapshots, nothing trapheus handles
 TENANT_TYPES = {"tenant-database", "snapshot-tenant-database"}
 RDS_ARN = re.compile(r"^arn:\$\{AWS::Partition\}:rds:(?:\$\{AWS::Region\}|\*):\$\{AWS::AccountId\}:([a-z-]+):(.+)$")
+# The copy workflow's databases are named by their lifecycle, not by ManagedDatabasePattern: its role creates only
+# databases whose request carries the lifecycle tag, changes and deletes only databases that carry it, and names
+# snapshots only for the final snapshots of retired copies (final-<copy>).
+LIFECYCLE_TAG_CONDITIONS = (
+    {"Null": {"aws:RequestTag/trapheus:lifecycle": "false"}},
+    {"Null": {"aws:ResourceTag/trapheus:lifecycle": "false"}},
+)
+FINAL_SNAPSHOT_NAME = "final-*"
+
+
+def scoped_to_copies(where: str, statement: dict, kind: str, name: str) -> bool:
+    """A CopyRole grant on a database or snapshot ARN, held to copies by the lifecycle tag or the final-snapshot name."""
+    if not where.startswith("CopyRole/"):
+        return False
+    if kind in ("snapshot", "cluster-snapshot") and name == FINAL_SNAPSHOT_NAME:
+        return True
+    return name == "*" and statement.get("Condition") in LIFECYCLE_TAG_CONDITIONS
+
+
 # The roles that reach snapshots in any Region (the backup workflow's copies to other Regions), and only snapshots.
 ANY_REGION_SNAPSHOT_ROLES = {"BackupDatabaseRole"}
 
@@ -242,7 +273,7 @@ def test_mutating_rds_actions_are_scoped_to_managed_databases():
             assert parsed, f"{where}: {mutating} on {resource}"
             kind, name = parsed
             if kind in MANAGED_KINDS:
-                assert name == "${ManagedDatabasePattern}", f"{where}: {mutating} on {kind}:{name}"
+                assert name == "${ManagedDatabasePattern}" or scoped_to_copies(where, statement, kind, name), f"{where}: {mutating} on {kind}:{name}"
             elif kind == "cluster-endpoint":  # the user's own names: moved from the original to its copy only
                 assert set(mutating) <= {"rds:CreateDBClusterEndpoint", "rds:DeleteDBClusterEndpoint"}, where
             else:  # the groups a restored twin is attached to: attached, never changed, by these actions
@@ -254,11 +285,17 @@ def test_tags_and_modifies_reach_only_managed_databases_and_snapshots():
         actions = set(actions_of(statement))
         if "rds:AddTagsToResource" in actions:
             for resource in as_list(statement["Resource"]):
-                assert rds_arn(resource) in [(k, "${ManagedDatabasePattern}") for k in MANAGED_KINDS], (where, resource)
+                arn = rds_arn(resource)
+                assert arn in [(k, "${ManagedDatabasePattern}") for k in MANAGED_KINDS] or scoped_to_copies(where, statement, *arn), (where, resource)
         if actions & {"rds:ModifyDBInstance", "rds:ModifyDBCluster"}:
             arns = [rds_arn(r) for r in as_list(statement["Resource"])]
             managed = [arn for arn in arns if arn and arn[0] in MANAGED_KINDS]
-            assert managed and all(k in ("db", "cluster") and n == "${ManagedDatabasePattern}" for k, n in managed), where
+            if where.startswith("CopyRole/") and not managed:
+                assert all(arn and arn[0] in ("og", "pg", "cluster-pg", "subgrp") for arn in arns), where  # groups it attaches
+                continue
+            assert managed and all(
+                k in ("db", "cluster") and (n == "${ManagedDatabasePattern}" or scoped_to_copies(where, statement, k, n)) for k, n in managed
+            ), where
 
 
 @pytest.mark.parametrize("parameter_set", SETS)
@@ -352,6 +389,14 @@ def test_each_function_role_gets_exactly_its_rds_actions():
     assert granted["CheckStatusRole"] == databases | snapshots
     assert granted["ExportSnapshotRole"] == snapshots | {"rds:StartExportTask"}
     assert granted["EmailAlertRole"] == granted["SlackAlertRole"] == set()
+    assert granted["CopyRole"] == databases | snapshots | {
+        "rds:DescribeDBClusterEndpoints", "rds:DescribeDBInstanceAutomatedBackups", "rds:DescribeDBClusterAutomatedBackups",
+        "rds:DescribeAccountAttributes", "rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot",
+        "rds:RestoreDBInstanceToPointInTime", "rds:RestoreDBClusterToPointInTime", "rds:CreateDBInstance",
+        "rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:AddTagsToResource", "rds:AddRoleToDBInstance",
+        "rds:AddRoleToDBCluster", "rds:DeleteDBInstance", "rds:DeleteDBCluster", "rds:CreateDBSnapshot",
+        "rds:CreateDBClusterSnapshot",
+    }  # fmt: skip
 
 
 
@@ -594,7 +639,7 @@ def test_state_machine_invokes_only_this_stacks_functions():
     template = rendered("defaults")
     # the table and backup workflows have functions of their own (test_table_template.py, test_template_wiring.py)
     functions = {name: f for name, f in resources_of_type(template, "AWS::Lambda::Function").items()
-                 if not name.startswith(("Table", "Backup"))}  # fmt: skip
+                 if not name.startswith(("Table", "Backup", "Copy"))}  # fmt: skip
     grants = [s for w, s in allow_statements(template) if w.startswith("RestoreStateMachineRole/")]
     invokes = [s for s in grants if "lambda:InvokeFunction" in actions_of(s)]
     assert len(invokes) == 1 and actions_of(invokes[0]) == ["lambda:InvokeFunction"]
@@ -612,7 +657,7 @@ def test_execution_history_is_readable_only_for_this_stacks_executions():
             this_stacks = [
                 {"Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
                  f"execution:${{AWS::StackName}}-{workflow}:*"}
-                for workflow in ("restore", "recover", "table-backup", "table-restore", "backup")
+                for workflow in ("restore", "recover", "table-backup", "table-restore", "backup", "copy")
             ]
             assert all(resource in this_stacks for resource in as_list(statement["Resource"])), where
     name = load_template()["Resources"]["RestoreStateMachine"]["Properties"]["Name"]
@@ -673,9 +718,10 @@ def test_point_in_time_and_recovery_grants_stay_with_the_steps_that_use_them():
 
     listed, none_listed = granted(rendered("everything-on")), granted(rendered("defaults"))
     in_time = {"rds:RestoreDBInstanceToPointInTime", "rds:RestoreDBClusterToPointInTime", "rds:BacktrackDBCluster"}
-    assert [role for role, actions in listed.items() if actions & in_time] == ["RestoreRole"]
+    assert [role for role, actions in listed.items() if actions & in_time] == ["RestoreRole", "CopyRole"]
+    assert "rds:BacktrackDBCluster" not in listed["CopyRole"], "a copy never rewinds its source"
     windows = {"rds:DescribeDBInstanceAutomatedBackups", "rds:DescribeDBClusterAutomatedBackups"}
-    assert [role for role, actions in listed.items() if actions & windows] == ["ValidateInputRole"]
+    assert [role for role, actions in listed.items() if actions & windows] == ["ValidateInputRole", "CopyRole"]
     assert {a for a in listed["VerifyHookRole"] if a.startswith("rds:")} == {"rds:DescribeDBInstances", "rds:DescribeDBClusters"}
     assert "lambda:InvokeFunction" in listed["VerifyHookRole"] and "lambda:InvokeFunction" not in none_listed["VerifyHookRole"]
     (invoke,) = [s for w, s in allow_statements(rendered("everything-on")) if w.startswith("VerifyHookRole/") and "lambda:InvokeFunction" in actions_of(s)]

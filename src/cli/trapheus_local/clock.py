@@ -1,7 +1,8 @@
 """A simulated clock for everything in the emulator that would otherwise sleep.
 
 Step Functions ``Wait`` states, ``Retry`` back-off and botocore's own retry
-back-off all advance this clock instead of sleeping, so a workflow that would
+back-off all advance this clock instead of sleeping (and a task waiting for its task token, unanswered for
+:attr:`VirtualClock.callback_patience` real seconds, times out on it), so a workflow that would
 wait an hour in AWS finishes in milliseconds here, and a benchmark can read how
 long it would have waited (:attr:`VirtualClock.elapsed`). The time a workflow
 reads from its context object (``$$.State.EnteredTime``) is on the same clock:
@@ -23,6 +24,7 @@ from unittest import mock
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state import state as state_module
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 
 
 class VirtualClock:
@@ -39,6 +41,9 @@ class VirtualClock:
         self.started_at = _datetime.datetime.now(_datetime.timezone.utc)
         self.real_time_factor = real_time_factor
         self.sleeps: list[float] = []
+        # real seconds a task token is waited for (a person answering `trapheus copy approve`, or a test) before
+        # the task times out at its TimeoutSeconds on this clock
+        self.callback_patience = 60.0
 
     @property
     def elapsed(self) -> float:
@@ -97,7 +102,18 @@ def installed(clock: VirtualClock) -> Iterator[VirtualClock]:
         clock.advance(wait_seconds)
 
     fake_time = _TimeModule(clock)
+    callback_wait = CallbackEndpoint.wait
+
+    def wait_for_token(self: CallbackEndpoint, timeout: float | None = None) -> Any:
+        if timeout is None:
+            return callback_wait(self, timeout=None)
+        outcome = callback_wait(self, timeout=min(timeout, clock.callback_patience))
+        if outcome is None:
+            clock.advance(timeout)  # unanswered: the task's whole timeout has passed
+        return outcome
+
     with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.object(CallbackEndpoint, "wait", wait_for_token))
         stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", wait_interval))
         stack.enter_context(mock.patch.object(retrier_decl, "time", fake_time))
         stack.enter_context(mock.patch.object(botocore.endpoint, "time", fake_time))

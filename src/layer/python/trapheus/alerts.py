@@ -55,6 +55,8 @@ class AlertKind(str, Enum):
     TABLE_BACKUP = "table-backup"
     TABLE_RESTORE = "table-restore"
     TABLE_CLEANUP = "table-cleanup"  # a table run was stopped or timed out; the clean-up reports what it did
+    COPY = "copy"  # a copy workflow run (its request names the lifecycle and the copy)
+    APPROVAL = "approval"  # not a failure: a copy waits for a person to approve its promotion
 
     @property
     def is_table(self) -> bool:
@@ -107,10 +109,12 @@ class Alert:
         execution_arn = _optional_text(execution.get("Id"))
         kind = next((k for k in AlertKind if k.value == event.get("kind")), AlertKind.RESTORE)
         return cls(
-            identifier=_text(request.get("table") if kind.is_table else request.get("identifier") or request.get("policy")),
-            task=_table_task(kind, request) if kind.is_table else _text(request.get("task")),
+            identifier=_text(request.get("table") if kind.is_table else request.get("identifier") or request.get("policy") or request.get("lifecycle")),
+            task=_table_task(kind, request) if kind.is_table else _text(request.get("task") or _copy_task(request)),
             database_type="DynamoDB table" if kind.is_table else _database_type(request.get("isCluster")),
-            snapshot_identifier=_optional_text(request.get("backupId") if kind.is_table else request.get("snapshotIdentifier")),
+            snapshot_identifier=_optional_text(
+                request.get("backupId") if kind.is_table else request.get("snapshotIdentifier") or request.get("copy")
+            ),
             kind=kind,
             # a failure found by a status check names its step; task failures are looked up in the history
             failed_step=failed_step or _optional_text(event.get("failedStep")) or _optional_text(failure.get("Step")) or UNKNOWN,
@@ -175,6 +179,12 @@ def _table_task(kind: AlertKind, request: dict[str, Any]) -> str:
         return "replace"
     target = _optional_text(request.get("target"))
     return f"restore into {target}" if target else "restore"
+
+
+def _copy_task(request: dict[str, Any]) -> str | None:
+    """The copy workflow's requests name an action, not a task."""
+    action = request.get("action")
+    return f"copy {action}" if isinstance(action, str) else None
 
 
 def _database_type(is_cluster: Any) -> str:
@@ -333,7 +343,7 @@ def find_failed_step(execution_arn: str | None, error: str | None = None, client
 
 def locate_failed_step(alert: Alert, client: Any = None) -> Alert:
     """``alert`` with its failed step read from the execution history, unless the event named it."""
-    if alert.failed_step != UNKNOWN:
+    if alert.failed_step != UNKNOWN or alert.kind is AlertKind.APPROVAL:
         return alert
     error = None if alert.error == UNKNOWN else alert.error
     return replace(alert, failed_step=find_failed_step(alert.execution_arn, error, client))
@@ -343,6 +353,8 @@ def locate_failed_step(alert: Alert, client: Any = None) -> Alert:
 
 
 def subject(alert: Alert) -> str:
+    if alert.kind is AlertKind.APPROVAL:
+        return _clip(f"[trapheus] APPROVAL NEEDED: promote {alert.snapshot_identifier} ({alert.identifier})", VALUE_LIMIT)
     if alert.kind is AlertKind.BACKUP:
         return _clip(f"[trapheus] BACKUP NEEDS ATTENTION: policy {alert.identifier}", VALUE_LIMIT)
     if alert.kind is AlertKind.DR_COPY:
@@ -355,6 +367,12 @@ def subject(alert: Alert) -> str:
 
 
 def headline(alert: Alert) -> str:
+    if alert.kind is AlertKind.APPROVAL:
+        return (
+            f"The copy {alert.snapshot_identifier} of lifecycle {alert.identifier} is ready and verified, and waits for your "
+            f"approval before its DNS name points at it: trapheus copy approve {alert.execution_name} "
+            f"(or: trapheus copy reject {alert.execution_name} --reason ...)."
+        )
     if alert.kind is AlertKind.BACKUP:
         return f"The backup run of policy {alert.identifier} did not back everything up (see below)."
     if alert.kind is AlertKind.DR_COPY:
@@ -374,10 +392,11 @@ def headline(alert: Alert) -> str:
 
 def alert_fields(alert: Alert) -> list[tuple[str, str]]:
     """Label/value pairs shown by every channel, in order; absent values are left out."""
+    copies = alert.kind in (AlertKind.COPY, AlertKind.APPROVAL)
     fields = [
-        ("Table" if alert.kind.is_table else "Database", f"{alert.identifier} ({alert.database_type})"),
+        ("Table" if alert.kind.is_table else "Lifecycle" if copies else "Database", f"{alert.identifier} ({alert.database_type})"),
         ("Task", alert.task),
-        ("Backup" if alert.kind.is_table else "Snapshot", alert.snapshot_identifier),
+        ("Backup" if alert.kind.is_table else "Copy" if copies else "Snapshot", alert.snapshot_identifier),
         ("Failed step", alert.failed_step),
         ("Error", alert.error),
         ("Rollback", alert.rollback_outcome),

@@ -24,9 +24,10 @@ class RestoreSource:
     snapshot: str | None = None
     point_in_time: str | None = None  # ISO-8601, UTC
     original_resource_id: str | None = None
+    clone: bool = False  # Aurora copy-on-write clone at the latest restorable time (the copy workflow's, never a restore's)
 
     def operation(self, kind: DatabaseKind) -> RestoreOperation:
-        return kind.to_point_in_time if self.point_in_time else kind.from_snapshot
+        return kind.to_point_in_time if self.point_in_time or self.clone else kind.from_snapshot
 
     def arguments(self, kind: DatabaseKind, target_id: str, identifier_of: Callable[[str], str] | None = None) -> dict[str, Any]:
         """The arguments that name the target and the source (and the time, for a point in time).
@@ -35,6 +36,13 @@ class RestoreSource:
         by then), for the calls that name the source by identifier."""
         operation = self.operation(kind)
         arguments: dict[str, Any] = {operation.target_param: target_id, **dict(operation.fixed)}
+        if self.clone:
+            # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Managing.Clone.html
+            if not self.original_resource_id or identifier_of is None or operation.time_param is None:
+                raise ValueError("a clone needs the source's resource id, identifier_of and a point-in-time operation")
+            arguments[operation.source_param] = identifier_of(self.original_resource_id)
+            arguments.update(RestoreType="copy-on-write", UseLatestRestorableTime=True)
+            return arguments
         if self.point_in_time:
             if not self.original_resource_id:
                 raise ValueError("a point-in-time restore needs the original's resource id")
@@ -51,6 +59,8 @@ class RestoreSource:
 
     @property
     def label(self) -> str:
+        if self.clone:
+            return "a copy-on-write clone"
         return f"the point in time {self.point_in_time}" if self.point_in_time else repr(self.snapshot)
 
 

@@ -189,6 +189,14 @@ def delete(event: dict) -> dict:
 def verify_hook(event: dict) -> dict:
     """Run the user's verify function on the copy about to take over: the staged copy (swap), or the restored
     database before it is protected (in place)."""
+    if "copy" in event:  # the copy workflow: its copy, as trapheus.copies names it
+        from trapheus.copies.steps import verify_target
+
+        function = ((event.get("request") or {}).get("verify") or {}).get("functionArn")
+        refusal = hooks.not_allowed(function) if function else InvalidInputError("no verify function was given")
+        if refusal is not None:
+            raise refusal
+        return hooks.verify(str(function), verify_target(event))
     request, kind, names = preflight.load(event)
     if not request.verify_function:
         raise InvalidInputError("no verify function was given")
@@ -228,6 +236,7 @@ def context_keys(event: Any) -> dict[str, Any]:
         return {}
     request = event.get("request") or event.get("database") or event.get("input") or {}
     named = (request.get("identifier") or request.get("table")) if isinstance(request, dict) else None
-    identifier = event.get("identifier") or event.get("table") or named
+    copy = event.get("copy")
+    identifier = event.get("identifier") or event.get("table") or named or (copy.get("identifier") if isinstance(copy, dict) else None)
     return {"identifier": identifier, "execution": _run_id(event)}
 

@@ -1,0 +1,422 @@
+"""The copy workflow (``<stack>-copy``): the real ASL, under the strict models of RDS and Route 53.
+
+One emulator and one deployment serve the module; each test works on a source database and a lifecycle of its
+own. The sources existed before the run (made inside ``Emulator.settled()``), with a manual snapshot, so their
+automated backups reach back their whole retention period as the strict model keeps them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from support.rds_fixtures import ROOMY_QUOTAS
+from support.restore_runs import Alerts, DatabaseUnderTest, VerifyFunctions, ago, clean_start, deploy, serve_verify_functions, snapshot_ids
+from support.slack import SlackListener
+
+from trapheus import clients
+from trapheus.copies import lifecycle, tags
+from trapheus.copies.tags import ownership_marker
+from trapheus_local import Emulator
+from trapheus_local.engine import Deployment, ExecutionResult
+
+MACHINE = "CopyStateMachine"
+SLACK_PATH = "/services/T000/B000/copies"
+ZONE_NAME = "db.example.internal"
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackListener]:
+    with SlackListener() as listener:
+        yield listener
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    clients.reset()
+    with Emulator(quotas=ROOMY_QUOTAS) as aws:
+        yield aws
+    clients.reset()
+
+
+@pytest.fixture(scope="module")
+def verify(emulator: Emulator) -> VerifyFunctions:
+    return serve_verify_functions(emulator)
+
+
+@pytest.fixture(scope="module")
+def zone(emulator: Emulator) -> str:
+    created = emulator.client("route53").create_hosted_zone(Name=ZONE_NAME, CallerReference=uuid.uuid4().hex)
+    return created["HostedZone"]["Id"].rsplit("/", 1)[-1]
+
+
+@pytest.fixture(scope="module")
+def stack(emulator: Emulator, slack: SlackListener, verify: VerifyFunctions, zone: str) -> Deployment:
+    return deploy(emulator, slack, SLACK_PATH, verify, CopyHostedZoneIds=zone)
+
+
+@pytest.fixture
+def alerts(emulator: Emulator, stack: Deployment, slack: SlackListener) -> Iterator[Alerts]:
+    yield from clean_start(emulator, slack, SLACK_PATH)
+
+
+class Source(DatabaseUnderTest):
+    """A production database to copy, with a manual snapshot, and a lifecycle of its own."""
+
+    def __init__(self, emulator: Emulator, is_cluster: bool, **settings: Any) -> None:
+        super().__init__(emulator, is_cluster, **settings)
+        self.lifecycle = f"{self.identifier}-staging"
+        self.record_name = f"{self.lifecycle}.{ZONE_NAME}"
+        with emulator.settled():
+            if is_cluster:
+                self.rds.create_db_cluster_snapshot(DBClusterIdentifier=self.identifier, DBClusterSnapshotIdentifier=f"{self.identifier}-manual")
+            else:
+                self.rds.create_db_snapshot(DBInstanceIdentifier=self.identifier, DBSnapshotIdentifier=f"{self.identifier}-manual")
+        emulator.settle()
+
+    def copy_input(self, zone: str, action: str = "refresh", **extra: Any) -> dict:
+        data: dict[str, Any] = {"source": self.identifier, "isCluster": self.is_cluster, "lifecycle": self.lifecycle, "action": action}
+        if action in ("refresh", "promote"):
+            data["dns"] = {"hostedZoneId": zone, "recordName": self.record_name, "ttl": 60}
+        data.update(extra)
+        return data
+
+    def copies(self) -> list[lifecycle.CopyRecord]:
+        return lifecycle.find_copies(self.lifecycle, rds=self.rds)
+
+    def records(self, zone: str) -> dict[str, list[str]]:
+        """The record sets at the lifecycle's DNS name: type -> values."""
+        route53 = self.emulator.client("route53")
+        found = route53.list_resource_record_sets(HostedZoneId=zone, StartRecordName=self.record_name)["ResourceRecordSets"]
+        return {r["Type"]: [v["Value"] for v in r.get("ResourceRecords", [])] for r in found if r["Name"].rstrip(".") == self.record_name}
+
+
+def run(stack: Deployment, execution_input: Any) -> ExecutionResult:
+    stack.emulator.rds_calls.clear()
+    return stack.run(MACHINE, execution_input, name=f"copy-{uuid.uuid4().hex[:10]}")
+
+
+def tags_of(emulator: Emulator, arn: str) -> dict[str, str]:
+    return lifecycle.as_dict(emulator.client("rds").list_tags_for_resource(ResourceName=arn)["TagList"])
+
+
+def member_tags(emulator: Emulator, member: str) -> dict[str, str]:
+    description = emulator.client("rds").describe_db_instances(DBInstanceIdentifier=member)["DBInstances"][0]
+    return lifecycle.as_dict(description["TagList"])
+
+
+# -- refresh ----------------------------------------------------------------------------------------------
+
+
+def test_a_cluster_refresh_makes_a_tagged_twin_with_its_members_and_points_the_cname_at_its_writer(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=True)
+
+    result = run(stack, source.copy_input(zone))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    (copy,) = source.copies()
+    assert copy.identifier.startswith(f"{source.lifecycle}-") and copy.stage == "promoted" and copy.status == "available"
+    assert copy.members == (f"{copy.identifier}-1", f"{copy.identifier}-2"), "the source's writer and reader, writer first"
+    cluster = emulator.client("rds").describe_db_clusters(DBClusterIdentifier=copy.identifier)["DBClusters"][0]
+    assert [m["IsClusterWriter"] for m in sorted(cluster["DBClusterMembers"], key=lambda m: m["DBInstanceIdentifier"])] == [True, False]
+    assert cluster["DBClusterParameterGroup"] == source.before["settings"]["DBClusterParameterGroupName"]
+    assert cluster["Port"] == source.before["settings"]["Port"]
+    for member in copy.members:  # every member carries the lifecycle's tags, not only the cluster
+        assert member_tags(emulator, member)[tags.LIFECYCLE] == source.lifecycle
+        assert member_tags(emulator, member)[tags.STAGE] == "promoted"
+    assert tags_of(emulator, copy.arn)[tags.SOURCE] == source.identifier
+    assert tags_of(emulator, copy.arn).get("team") == "ledger", "the source's own tags are carried"
+    records = source.records(zone)
+    assert records["CNAME"] == [cluster["Endpoint"]], "the CNAME names the cluster's writer endpoint, not an instance"
+    assert records["TXT"] == [ownership_marker(source.lifecycle)]
+    report = result.output["report"]
+    assert (report["copy"], report["lifecycle"], report["promoted"][0]["value"]) == (copy.identifier, source.lifecycle, cluster["Endpoint"])
+    assert {"check": "configuration", "passed": True} in report["checks"]
+    assert alerts.none()
+
+
+def test_a_second_refresh_the_same_day_replaces_the_first_and_retires_it_with_a_final_snapshot(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    first = run(stack, source.copy_input(zone))
+    assert first.status == "SUCCEEDED", (first.error, first.cause)
+
+    second = run(stack, source.copy_input(zone))
+
+    assert second.status == "SUCCEEDED", (second.error, second.cause)
+    new, old = second.output["copy"]["identifier"], first.output["copy"]["identifier"]
+    assert new != old and new[:-4] == old[:-4] or new != old, "two copies of the same day have their own names"
+    assert second.output["report"]["previous"] == [old]
+    (retired,) = second.output["retirement"]["retired"]
+    assert retired["identifier"] == old and retired["finalSnapshot"] == f"final-{old}"
+    assert f"final-{old}" in snapshot_ids(emulator)
+    assert "Wait before retiring" in second.entered_states
+    endpoint = emulator.client("rds").describe_db_instances(DBInstanceIdentifier=new)["DBInstances"][0]["Endpoint"]["Address"]
+    assert source.records(zone)["CNAME"] == [endpoint]
+    assert [c.identifier for c in source.copies()] in ([new], [new, old])  # the old one is deleting or gone
+    assert all(c.stage == "promoted" for c in source.copies() if c.identifier == new)
+
+
+def test_an_instance_refresh_copies_the_newest_snapshot_with_the_instances_settings(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+
+    result = run(stack, source.copy_input(zone, instanceClass="db.t4g.medium"))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.output["source"]["snapshot"] == f"{source.identifier}-manual"
+    copy = result.output["copy"]["identifier"]
+    described = emulator.client("rds").describe_db_instances(DBInstanceIdentifier=copy)["DBInstances"][0]
+    assert described["DBInstanceClass"] == "db.t4g.medium"
+    assert described["DBParameterGroups"][0]["DBParameterGroupName"] == source.before["settings"]["DBParameterGroupName"]
+    assert described["DeletionProtection"] is False, "a copy is removable unless modify protects it"
+    assert source.records(zone)["CNAME"] == [described["Endpoint"]["Address"]]
+
+
+def test_a_clone_is_a_copy_on_write_clone_at_the_latest_restorable_time(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=True)
+
+    result = run(stack, source.copy_input(zone, "clone"))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    (call,) = [c for c in emulator.rds_calls.mutating() if c.operation == "RestoreDBClusterToPointInTime"]
+    assert call.params["RestoreType"] == "copy-on-write" and call.params["UseLatestRestorableTime"] is True
+    assert call.params["SourceDBClusterIdentifier"] == source.identifier
+    (copy,) = source.copies()
+    assert copy.stage == "new", "a clone is not promoted by action clone"
+    assert "Point the DNS names at the copy" not in result.entered_states
+
+
+def test_a_clone_of_an_instance_is_refused(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    result = run(stack, source.copy_input(zone, "clone"))
+    assert result.status == "FAILED" and result.error == "InvalidInputError"
+    assert "Aurora" in result.cause and not source.copies()
+
+
+def test_a_point_in_time_copy_restores_the_time_asked(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    wanted = ago(hours=2)
+
+    result = run(stack, source.copy_input(zone, "new", **{"from": {"pointInTime": wanted}}))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    (call,) = [c for c in emulator.rds_calls.mutating() if c.operation == "RestoreDBInstanceToPointInTime"]
+    assert call.params["SourceDbiResourceId"] == source.before["resourceId"]
+    assert result.output["source"]["pointInTime"] == result.output["report"]["pointInTime"]
+
+
+def test_a_refresh_younger_than_minimum_age_changes_nothing_and_succeeds_without_alert(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    first = run(stack, source.copy_input(zone))
+    assert first.status == "SUCCEEDED", (first.error, first.cause)
+    before = [(c.identifier, c.stage) for c in source.copies()]
+
+    result = run(stack, source.copy_input(zone, minimumAgeHours=6))
+
+    assert result.status == "SUCCEEDED"
+    assert "minimumAgeHours" in result.output["report"]["skipped"]
+    assert [(c.identifier, c.stage) for c in source.copies()] == before
+    assert not emulator.rds_calls.mutating()
+    assert alerts.none()
+
+
+# -- verify, approval -------------------------------------------------------------------------------------
+
+
+def test_a_failing_verify_function_removes_the_copy_and_leaves_dns_alone(emulator, stack, zone, verify, alerts):
+    source = Source(emulator, is_cluster=False)
+
+    result = run(stack, source.copy_input(zone, verify={"functionArn": verify.fails}))
+
+    assert result.status == "FAILED" and result.error == "VerificationFailedError", (result.error, result.cause)
+    assert "Remove the half-made copy" in result.entered_states
+    assert all(c.status == "deleting" for c in source.copies()) or not source.copies()
+    assert "CNAME" not in source.records(zone)
+    assert alerts.name(source.lifecycle)
+
+
+def test_a_passing_verify_function_is_told_where_the_copy_answers(emulator, stack, zone, verify, alerts):
+    source = Source(emulator, is_cluster=True)
+
+    result = run(stack, source.copy_input(zone, verify={"functionArn": verify.passes}))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.output["hook"]["passed"] is True
+    assert {"check": "verify function", "passed": True, "function": verify.passes} in result.output["report"]["checks"]
+
+
+def _approve_when_asked(stack: Deployment, execution_arn: str, answer: str) -> threading.Thread:
+    """Answers the approval as `trapheus copy approve|reject` does: with the task token from the history."""
+
+    def answer_it() -> None:
+        sfn = stack.client("stepfunctions")
+        for _ in range(400):
+            events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+            for event in events:
+                details = event.get("taskScheduledEventDetails")
+                if details and "taskToken" in details.get("parameters", ""):
+                    token = json.loads(details["parameters"])["Payload"]["taskToken"]
+                    if answer == "approve":
+                        sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True, "by": "tester"}))
+                    else:
+                        sfn.send_task_failure(taskToken=token, error="ApprovalRejected", cause="not today")
+                    return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=answer_it, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("answer", ["approve", "reject"])
+def test_an_approval_gates_the_promotion(emulator, stack, zone, alerts, answer):
+    source = Source(emulator, is_cluster=False)
+    arn = stack.start(MACHINE, source.copy_input(zone, approve=True), name=f"copy-{uuid.uuid4().hex[:10]}")
+    _approve_when_asked(stack, arn, answer).join(timeout=30)
+
+    result = stack.wait(arn)
+
+    assert "Wait for the approval" in result.entered_states and "Ask for approval" in result.entered_states
+    assert alerts.name("APPROVAL NEEDED") or any("APPROVAL NEEDED" in str(b) for b in alerts.slack_messages())
+    if answer == "approve":
+        assert result.status == "SUCCEEDED", (result.error, result.cause)
+        assert result.output["approval"]["approved"] is True
+        assert "CNAME" in source.records(zone)
+    else:
+        assert result.status == "FAILED" and result.error == "ApprovalRejected"
+        assert "CNAME" not in source.records(zone)
+        assert all(c.status == "deleting" for c in source.copies()) or not source.copies()
+
+
+def test_an_unanswered_approval_times_out_and_removes_the_copy(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    patience, emulator.clock.callback_patience = emulator.clock.callback_patience, 0.2
+    try:
+        result = run(stack, source.copy_input(zone, approve=True, approvalTimeoutMinutes=30))
+    finally:
+        emulator.clock.callback_patience = patience
+
+    assert result.status == "FAILED" and result.error == "States.Timeout"
+    assert "Remove the half-made copy" in result.entered_states
+    assert "CNAME" not in source.records(zone)
+
+
+# -- DNS ownership -----------------------------------------------------------------------------------------
+
+
+def _put_record(emulator: Emulator, zone: str, name: str, record_type: str, value: str) -> None:
+    emulator.client("route53").change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": name, "Type": record_type, "TTL": 300, "ResourceRecords": [{"Value": value}]}}
+    ]})
+    emulator.settle()
+
+
+def test_a_cname_trapheus_did_not_write_is_refused_before_any_change(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    _put_record(emulator, zone, source.record_name, "CNAME", "legacy.example.internal")
+
+    result = run(stack, source.copy_input(zone))
+
+    assert result.status == "FAILED" and result.error == "DnsOwnershipError", (result.error, result.cause)
+    assert not emulator.rds_calls.mutating() and not source.copies()
+    assert source.records(zone)["CNAME"] == ["legacy.example.internal"]
+
+    adopted = run(stack, source.copy_input(zone, adopt=True))
+    assert adopted.status == "SUCCEEDED", (adopted.error, adopted.cause)
+    assert source.records(zone)["TXT"] == [ownership_marker(source.lifecycle)]
+
+
+def test_a_name_holding_another_record_type_is_refused(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    _put_record(emulator, zone, source.record_name, "A", "10.0.0.12")
+
+    result = run(stack, source.copy_input(zone, adopt=True))
+
+    assert result.status == "FAILED" and result.error == "DnsOwnershipError"
+    assert not source.copies() and "CNAME" not in source.records(zone)
+
+
+# -- retire and drill ---------------------------------------------------------------------------------------
+
+
+def test_retire_keeps_the_newest_retired_copies_and_snapshots_the_rest(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    made = []
+    for _ in range(3):
+        result = run(stack, source.copy_input(zone, keep=1))
+        assert result.status == "SUCCEEDED", (result.error, result.cause)
+        made.append(result.output["copy"]["identifier"])
+
+    result = run(stack, source.copy_input(zone, "retire", keep=0))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    retired = {r["identifier"]: r for r in result.output["retirement"]["retired"]}
+    assert set(retired) == {made[1]}, "the newest retired copy was kept by keep=1; now keep=0 retires it"
+    assert retired[made[1]]["finalSnapshot"] == f"final-{made[1]}"
+    assert made[2] not in retired, "the promoted copy is never retired"
+
+
+def test_a_drill_measures_rto_and_rpo_and_deletes_its_copy_without_a_final_snapshot(emulator, stack, zone, verify, alerts):
+    source = Source(emulator, is_cluster=True)
+
+    result = run(stack, source.copy_input(zone, "drill", verify={"functionArn": verify.passes}))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    report = result.output["report"]
+    assert report["rtoSeconds"] > 0 and report["rpoSeconds"] >= 0
+    assert report["snapshot"] == f"{source.identifier}-manual"
+    assert {c["check"] for c in report["checks"]} == {"configuration", "verify function"}
+    delete = [c for c in emulator.rds_calls.mutating() if c.operation == "DeleteDBCluster"]
+    assert delete and delete[0].params.get("SkipFinalSnapshot") is True
+    assert "CNAME" not in source.records(zone)
+
+
+def test_a_copy_of_a_snapshot_arn_with_no_live_source_takes_the_configuration_given(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    rds = emulator.client("rds")
+    arn = rds.describe_db_snapshots(DBSnapshotIdentifier=f"{source.identifier}-manual")["DBSnapshots"][0]["DBSnapshotArn"]
+    with emulator.settled():
+        rds.modify_db_instance(DBInstanceIdentifier=source.identifier, DeletionProtection=False, ApplyImmediately=True)
+        rds.delete_db_instance(DBInstanceIdentifier=source.identifier, SkipFinalSnapshot=True)
+    emulator.settle()
+    lifecycle_name = f"{source.identifier}-dr"
+    given = {"dbSubnetGroup": source.before["settings"]["DBSubnetGroupName"], "instanceClass": "db.m6g.large",
+             "vpcSecurityGroupIds": source.before["settings"]["VpcSecurityGroupIds"]}
+
+    result = run(stack, {"isCluster": False, "lifecycle": lifecycle_name, "action": "new", "from": {"snapshot": arn}, "configuration": given})
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.output["source"]["configurationFrom"] == "input"
+    copy = result.output["copy"]["identifier"]
+    described = rds.describe_db_instances(DBInstanceIdentifier=copy)["DBInstances"][0]
+    assert described["DBSubnetGroup"]["DBSubnetGroupName"] == given["dbSubnetGroup"]
+    assert tags_of(emulator, described["DBInstanceArn"])[tags.LIFECYCLE] == lifecycle_name
+
+
+# -- bad input ----------------------------------------------------------------------------------------------
+
+
+BAD_INPUTS = {
+    "unknown field": {"lifecycle": "x-staging", "action": "new", "isCluster": False, "source": "x", "colour": "red"},
+    "unknown action": {"lifecycle": "x-staging", "action": "copy", "isCluster": False, "source": "x"},
+    "string isCluster": {"lifecycle": "x-staging", "action": "new", "isCluster": "false", "source": "x"},
+    "refresh without dns": {"lifecycle": "x-staging", "action": "refresh", "isCluster": False, "source": "x"},
+    "no source": {"lifecycle": "x-staging", "action": "new", "isCluster": False},
+    "bad time": {"lifecycle": "x-staging", "action": "new", "isCluster": False, "source": "x", "from": {"pointInTime": "yesterday"}},
+    "not an object": ["refresh"],
+    "lifecycle too long": {"lifecycle": "a" * 60, "action": "new", "isCluster": True, "source": "x"},
+    "unlisted verify function": {"lifecycle": "x-staging", "action": "new", "isCluster": False, "source": "x",
+                                 "verify": {"functionArn": "arn:aws:lambda:us-east-1:123456789012:function:someone-elses"}},
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_INPUTS.values()), ids=list(BAD_INPUTS))
+def test_bad_input_fails_before_any_change(emulator, stack, alerts, bad):
+    result = run(stack, bad)
+    assert result.status == "FAILED" and result.error in ("InvalidInputError", "DatabaseNotFoundError", "AccessNotGrantedError"), (result.error, result.cause)
+    assert not emulator.rds_calls.mutating()
+    assert "Take the lifecycle lock" not in result.entered_states or result.error != "InvalidInputError"
