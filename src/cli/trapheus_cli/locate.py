@@ -27,8 +27,10 @@ RESTORE = Workflow("RestoreStateMachine", "restore", "restore")
 RECOVER = Workflow("RecoverStateMachine", "recover", "recover")
 TABLE_BACKUP = Workflow("TableBackupStateMachine", "tablebackup", "table backup")
 TABLE_RESTORE = Workflow("TableRestoreStateMachine", "tablerestore", "table restore")
-# most specific first: a table restore's name also contains "restore"
-WORKFLOWS = (TABLE_BACKUP, TABLE_RESTORE, RESTORE, RECOVER)
+COPY = Workflow("CopyStateMachine", "copy", "copy")
+DR_COPY = Workflow("DrCopyStateMachine", "drcopy", "DR copy")  # the DR stack's: never taken for the copy workflow
+# most specific first: a table restore's name also contains "restore", a DR copy's "copy"
+WORKFLOWS = (TABLE_BACKUP, TABLE_RESTORE, DR_COPY, COPY, RESTORE, RECOVER)
 LOGICAL_ID = RESTORE.logical_id
 
 

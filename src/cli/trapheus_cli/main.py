@@ -140,9 +140,12 @@ def _request(
 
 
 def _start_and_follow(
-    aws: Aws, machine: str, payload: dict[str, Any], name: str, *, follow: bool, poll_seconds: float, json_output: bool
+    aws: Aws, machine: str, payload: dict[str, Any], name: str, *, follow: bool, poll_seconds: float, json_output: bool,
+    with_report: bool = False,
 ) -> None:
-    """Start a run; unless told not to, follow it and print its steps; exit 1 if it does not succeed."""
+    """Start a run; unless told not to, follow it and print its steps; exit 1 if it does not succeed.
+
+    ``with_report``: then print the run's report (the ``report`` of its output) too."""
     arn = executions.start(aws.stepfunctions, machine, payload, name)
     if not follow:
         if json_output:
@@ -152,12 +155,15 @@ def _start_and_follow(
             Console().print(f"started [bold]{name}[/]\n{arn}", highlight=False)
         return
     final = _follow(aws, arn, name, poll_seconds, json_output)
+    document = reports.report_of(aws.stepfunctions, arn)[1] if with_report else None
     if json_output:
-        _print_json(final.to_dict())
+        _print_json({**final.to_dict(), **({"report": document} if with_report else {})})
     else:
         console = Console()
         console.print(steps_table(final.steps))
         console.print(summary(final))
+        if document is not None:
+            console.print(reports.render(document, f"{name} ({final.status})"))
     if not final.succeeded:
         raise typer.Exit(1)
 
@@ -575,6 +581,7 @@ def local_serve(
 
 
 app.add_typer(importlib.import_module("trapheus_cli.tables").app, name="table")  # `trapheus table ...`
+app.add_typer(importlib.import_module("trapheus_cli.copy_commands").app, name="copy")  # `trapheus copy ...`
 
 
 def _main() -> None:  # pragma: no cover - `python -m trapheus_cli.main`

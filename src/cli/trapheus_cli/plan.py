@@ -1,8 +1,8 @@
-"""``trapheus plan``: ask the restore workflow what a run would do, and show its answer.
+"""``trapheus plan`` and ``trapheus copy ... --plan``: ask a workflow what a run would do, and show its answer.
 
-The workflow answers ``task: plan`` with a report and changes nothing (see
-``trapheus.preflight.plan``); this module runs that execution to its end and
-turns the report into tables.
+The restore workflow answers ``task: plan`` with a report and changes nothing (see
+``trapheus.preflight.plan``); the copy workflow answers an input ``{"plan": <copy input>}`` with
+``{"plan": {...}}``. This module runs that execution to its end and turns the report into tables.
 """
 
 from __future__ import annotations
@@ -28,17 +28,44 @@ def run(
     poll_seconds: float,
     on_update: Callable[[executions.Snapshot], None] = lambda _: None,
 ) -> dict[str, Any]:
-    """Start a plan execution, wait for it and return its report; a plan that could not run is a CliError."""
+    """Start a restore plan execution, wait for it and return its report; a plan that could not run is a CliError."""
     name = executions.execution_name(str(payload["identifier"]), "plan")
+    output = _answer(stepfunctions, state_machine_arn, payload, name, poll_seconds, on_update)
+    report = json.loads(output) if output else None
+    if not isinstance(report, dict) or "blockers" not in report:
+        raise CliError(f"the workflow answered the plan with something that is not a plan report: {output!r}")
+    return report
+
+
+def run_copy(
+    stepfunctions: Any,
+    state_machine_arn: str,
+    payload: dict[str, Any],
+    name: str,
+    *,
+    poll_seconds: float,
+    on_update: Callable[[executions.Snapshot], None] = lambda _: None,
+) -> dict[str, Any]:
+    """The copy workflow's plan (the ``plan`` object of its output) for ``payload`` = ``{"plan": <copy input>}``."""
+    output = _answer(stepfunctions, state_machine_arn, payload, name, poll_seconds, on_update)
+    document = json.loads(output) if output else None
+    report = document.get("plan") if isinstance(document, dict) else None
+    if not isinstance(report, dict) or "blockers" not in report:
+        raise CliError(f"the workflow answered the plan with something that is not a copy plan: {output!r}")
+    return report
+
+
+def _answer(
+    stepfunctions: Any, state_machine_arn: str, payload: dict[str, Any], name: str, poll_seconds: float,
+    on_update: Callable[[executions.Snapshot], None],
+) -> str | None:
+    """The output of a plan execution run to its end; one that failed is a CliError with its cause."""
     arn = executions.start(stepfunctions, state_machine_arn, payload, name)
     final = executions.follow(stepfunctions, arn, poll_seconds=poll_seconds, on_update=on_update)
     if not final.succeeded:
         raise CliError(f"the plan could not be made ({final.status}): {final.error}: {_message(final.cause)}")
     output = stepfunctions.describe_execution(executionArn=arn).get("output")
-    report = json.loads(output) if output else None
-    if not isinstance(report, dict) or "blockers" not in report:
-        raise CliError(f"the workflow answered the plan with something that is not a plan report: {output!r}")
-    return report
+    return str(output) if output else None
 
 
 def _message(cause: str | None) -> str:
@@ -68,7 +95,7 @@ def _kind(report: dict[str, Any]) -> str:
     return "Aurora cluster" if report.get("isCluster") else "DB instance"
 
 
-def _age(hours: float | None) -> str:
+def readable_age(hours: float | None) -> str:
     if hours is None:
         return "-"
     if hours < 1:
@@ -88,7 +115,7 @@ def overview_table(report: dict[str, Any]) -> Table:
     table.add_row("snapshot", escape(str(snapshot.get("identifier") or "-")))
     table.add_row("snapshot status", escape(str(snapshot.get("status") or "not found")))
     table.add_row("snapshot created", escape(str(snapshot.get("created") or "-")))
-    table.add_row("snapshot age", _age(snapshot.get("ageHours")))
+    table.add_row("snapshot age", readable_age(snapshot.get("ageHours")))
     ready = bool(report.get("ready"))
     answer = Text("yes", style="bold green") if ready else Text("no: see the blockers", style="bold red")
     table.add_row("ready", answer)
@@ -140,3 +167,58 @@ def blockers_table(report: dict[str, Any]) -> RenderableType:
     for blocker in blockers:
         table.add_row(escape(str(blocker.get("error"))), escape(str(blocker.get("message"))))
     return table
+
+
+# -- a copy's plan ---------------------------------------------------------------------------------------
+
+
+def render_copy(report: dict[str, Any]) -> RenderableType:
+    """What a copy run would make, from what, with which configuration, which names and copies it would touch."""
+    overview = Table(title=f"plan: copy {escape(str(report.get('copy') or '-'))}", show_header=False)
+    overview.add_column("what", style="bold")
+    overview.add_column("value")
+    for label, key in (("action", "action"), ("lifecycle", "lifecycle"), ("source", "source"), ("from", "from"),
+                       ("members", "members")):  # fmt: skip
+        if report.get(key) not in (None, "", []):
+            overview.add_row(label, escape(_listed(report[key])))
+    ready = not report.get("blockers")
+    overview.add_row("ready", Text("yes", style="bold green") if ready else Text("no: see the blockers", style="bold red"))
+    parts: list[RenderableType] = [overview]
+    configuration = report.get("configuration") or {}
+    if configuration:
+        shaped = configuration if "settings" in configuration or "members" in configuration else {"settings": configuration}
+        table = configuration_table(shaped)
+        table.title = "configuration of the copy"
+        parts.append(table)
+    dns = [d for d in report.get("dns") or [] if isinstance(d, dict)]
+    if dns:
+        # every field the workflow reports about a name (zone, record, current and new value, ownership, ...)
+        table = Table(title="DNS names it would point at the copy")
+        keys = list(dict.fromkeys(key for name in dns for key in name))
+        for key in keys:
+            table.add_column(escape(key), overflow="fold")
+        for name in dns:
+            table.add_row(*(escape(_listed(name[key])) if name.get(key) is not None else "-" for key in keys))
+        parts.append(table)
+    retire = report.get("wouldRetire") or []
+    if retire:
+        table = Table(title="copies it would retire")
+        table.add_column("identifier", style="bold")
+        table.add_column("detail")
+        for item in retire:
+            item = item if isinstance(item, dict) else {"identifier": item}
+            final = item.get("finalSnapshot", True)
+            detail = f"final snapshot {escape(str(final))}" if isinstance(final, str) else (
+                "final snapshot" if final else Text("no final snapshot", style="yellow"))
+            table.add_row(escape(str(item.get("identifier"))), detail)
+        parts.append(table)
+    parts.append(blockers_table(report))
+    return Group(*parts)
+
+
+def _listed(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_listed(item) for item in value)
+    if isinstance(value, dict):
+        return " ".join(f"{key}={_value(item)}" for key, item in value.items())
+    return str(value)

@@ -112,3 +112,16 @@ def test_progress_view_shows_current_step_elapsed_and_steps_done():
     assert "current step  Restore the snapshot" in text
     assert "steps done    1" in text
     assert "elapsed       4" in text  # 42.x seconds
+
+
+def test_the_copy_workflow_is_its_own_and_never_the_dr_stacks_copy(clients):
+    from trapheus_cli.locate import COPY, DR_COPY, RESTORE
+
+    stepfunctions, cloudformation = clients
+    _machine(stepfunctions, "trapheus-dr-DrCopyStateMachine-Kl90")
+    restore = _machine(stepfunctions, "trapheus-RestoreStateMachine-Ab12")
+    wanted = _machine(stepfunctions, "trapheus-CopyStateMachine-Cd34")
+
+    assert find_state_machine(stepfunctions, cloudformation, stack_name="trapheus", workflow=COPY) == wanted
+    assert find_state_machine(stepfunctions, cloudformation, stack_name="trapheus", workflow=RESTORE) == restore
+    assert find_state_machine(stepfunctions, cloudformation, stack_name="trapheus-dr", workflow=DR_COPY).endswith("Kl90")

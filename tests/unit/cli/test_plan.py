@@ -220,4 +220,4 @@ def test_a_report_of_a_missing_database_renders_without_changes():
     ("hours", "shown"), [(0.25, "15 minutes"), (5.0, "5.0 hours"), (72.0, "3.0 days"), (None, "-")]
 )
 def test_snapshot_age_is_shown_in_a_readable_unit(hours, shown):
-    assert plan._age(hours) == shown
+    assert plan.readable_age(hours) == shown
