@@ -233,3 +233,65 @@ def test_the_break_even_billed_duration_gives_exactly_the_target_ratio():
     flat = [MeteredInvocation(call.logical_id, call.memory_mb, flat_ms / 1000, call.rds_operations) for call in run]
     ours, waiting = our_bill(flat), waiting_in_lambda_bill(flat, timing, 30)
     assert ours.gb_seconds / waiting.gb_seconds == pytest.approx(1 / 50, rel=0.01)
+
+
+# -- promotion by DNS (the copy workflow) beside the restore strategies --------------------------------------------
+
+from bench.dns_promotion import DnsPromotion  # noqa: E402
+from bench.harness import Measurement, Scenario  # noqa: E402
+from bench.lambda_cost import LambdaBill  # noqa: E402
+from bench.restore_strategies import Summary  # noqa: E402
+
+
+def measured(strategy: str, size_gib: int, downtime_minutes: float, gb_seconds: float = 0.1) -> Measurement:
+    return Measurement(
+        scenario=Scenario(strategy, size_gib), status="SUCCEEDED", downtime_seconds=downtime_minutes * MINUTE,
+        total_seconds=0.0, state_transitions=0, rds_calls=0, rds_mutating_calls=0,
+        ours=LambdaBill(1, gb_seconds, 0.0), waiting_in_lambda=LambdaBill(1, 500.0, 0.0), break_even_billed_ms=0.0,
+    )  # fmt: skip
+
+
+# in-place's downtime grows with the size, swap's is its two renames
+RUNS = [
+    measured("swap", 20, 22), measured("in-place", 20, 30),
+    measured("swap", 1000, 22, gb_seconds=0.05), measured("in-place", 1000, 60),
+]  # fmt: skip
+
+
+def test_a_dns_promotion_costs_the_records_ttl_and_one_poll_whatever_the_size():
+    assert DnsPromotion().downtime_seconds == 60 + 30  # the copy workflow's default TTL, the template's poll
+    assert DnsPromotion(ttl_seconds=300, poll_seconds=10).downtime_seconds == 310
+    with pytest.raises(ValueError):
+        DnsPromotion(poll_seconds=0)
+
+
+def test_the_dns_ratio_grows_with_the_ttl_and_the_poll_interval():
+    default = Summary(RUNS, DnsPromotion())
+    assert default.dns_downtime_ratio == pytest.approx(90 / (30 * MINUTE))  # the worst size: the quickest in-place
+    longer_ttl = Summary(RUNS, DnsPromotion(ttl_seconds=300))
+    slower_poll = Summary(RUNS, DnsPromotion(poll_seconds=120))
+    assert longer_ttl.dns_downtime_ratio > default.dns_downtime_ratio
+    assert slower_poll.dns_downtime_ratio > default.dns_downtime_ratio
+    assert Summary(RUNS, DnsPromotion(ttl_seconds=0)).dns_downtime_ratio < default.dns_downtime_ratio
+    assert longer_ttl.downtime_ratio == default.downtime_ratio  # the restore strategies do not depend on DNS
+
+
+def test_the_last_line_has_the_three_ratios_each_the_worst_over_the_sizes():
+    summary = Summary(RUNS, DnsPromotion())
+    fields = dict(pair.split("=") for pair in summary.last_line().split())
+    assert list(fields) == ["downtime_ratio", "dns_downtime_ratio", "lambda_gbs_ratio"]
+    assert float(fields["downtime_ratio"]) == pytest.approx(22 / 30, abs=1e-4)  # 20 GiB, not the largest size
+    assert float(fields["dns_downtime_ratio"]) == pytest.approx(90 / 1800, abs=1e-4)
+    assert float(fields["lambda_gbs_ratio"]) == pytest.approx(0.1 / 500, abs=1e-5)
+
+
+def test_each_target_says_whether_it_is_met_at_every_size():
+    met, missed = Summary(RUNS, DnsPromotion(ttl_seconds=30)).targets(), Summary(RUNS, DnsPromotion(ttl_seconds=300)).targets()
+    dns_met, dns_missed = (next(line for line in lines if line.startswith("target DNS")) for lines in (met, missed))
+    assert "<= 0.05: met;" in dns_met  # (30 + 30) s of 30 min = 0.033
+    assert "NOT met at any size" in dns_missed  # (300 + 30) s of 30 min = 0.18, of 60 min = 0.09
+    partly = Summary(RUNS, DnsPromotion(ttl_seconds=120)).targets()[1]  # 150 s of 30 min = 0.083, of 60 min = 0.042
+    assert "NOT met (met at 1000 GiB); worst 0.0833 at 20 GiB" in partly
+    swap = next(line for line in met if line.startswith("target downtime"))
+    assert "NOT met at any size" in swap and "worst 0.7333 at 20 GiB" in swap
+    assert any(line.startswith("target Lambda") and ": met;" in line for line in met)

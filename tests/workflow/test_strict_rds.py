@@ -47,10 +47,12 @@ def instance(aws: Emulator, identifier: str = "orders-db", **settings: Any) -> s
 
 
 def small_instance(aws: Emulator, identifier: str, region: str | None = None, **settings: Any) -> str:
+    if not settings.get("ManageMasterUserPassword"):  # RDS takes a password or manages one, not both
+        settings = {"MasterUserPassword": PASSWORD, **settings}
     with aws.settled():
         aws.client("rds", region=region).create_db_instance(
             DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.micro", Engine="postgres", EngineVersion="16.3",
-            MasterUsername="admin", MasterUserPassword=PASSWORD, AllocatedStorage=20, **settings,
+            MasterUsername="admin", AllocatedStorage=20, **settings,
         )
     return identifier
 
@@ -235,6 +237,28 @@ def test_replicas_and_members_take_no_final_snapshot(aws, rds):
     refused(lambda: rds.delete_db_instance(DBInstanceIdentifier="broken-db", FinalDBSnapshotIdentifier="broken-final"),
             "InvalidDBInstanceState")
     rds.delete_db_instance(DBInstanceIdentifier="broken-db", SkipFinalSnapshot=True)
+
+
+def test_master_passwords_fit_the_engine(aws, rds):
+    def set_password(identifier: str, password: str) -> None:
+        rds.modify_db_instance(DBInstanceIdentifier=identifier, MasterUserPassword=password, ApplyImmediately=True)
+
+    small_instance(aws, "pg-db")
+    for bad in ("has/slash-in-it", 'has"quote-in-it', "has@at-in-it", "has space in it", "short", "x" * 129):
+        message = refused(lambda: set_password("pg-db", bad), "InvalidParameterValue")
+        assert bad not in message  # RDS never echoes the password
+    set_password("pg-db", "ampersand&and'quote-1")  # only Oracle refuses these
+    aws.settle()
+    with aws.settled():
+        rds.create_db_instance(DBInstanceIdentifier="ora-db", DBInstanceClass="db.m5.large", Engine="oracle-ee",
+                               MasterUsername="admin", MasterUserPassword=PASSWORD, AllocatedStorage=20)
+    refused(lambda: set_password("ora-db", "ampersand&in-it"), "InvalidParameterValue")
+    refused(lambda: set_password("ora-db", "x" * 31), "InvalidParameterValue")
+    set_password("ora-db", "x" * 30)
+    aws.settle()
+    rds.modify_db_instance(DBInstanceIdentifier="pg-db", ManageMasterUserPassword=True, ApplyImmediately=True)
+    aws.settle()
+    refused(lambda: set_password("pg-db", "a-fine-password-1"), "InvalidParameterCombination")
 
 
 def test_reserved_tag_keys_are_refused(aws, rds):

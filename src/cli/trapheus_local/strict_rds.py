@@ -275,6 +275,42 @@ def replicas_and_members_take_no_final_snapshot(call: Call) -> None:
 # statuses in which a DB instance can only be deleted with SkipFinalSnapshot (API_DeleteDBInstance.html)
 NO_FINAL_SNAPSHOT = frozenset({"creating", "failed", "incompatible-restore", "incompatible-network", "incompatible-parameters"})
 
+# master password length by engine (prefix of the engine name): the longest RDS takes; every engine needs 8
+MASTER_PASSWORD_MAXIMUM = (("aurora-postgresql", 128), ("aurora", 41), ("mysql", 41), ("mariadb", 41), ("postgres", 128),
+                           ("sqlserver", 128), ("custom-sqlserver", 128), ("oracle", 30), ("custom-oracle", 30), ("db2", 255))
+
+
+@rule("CreateDBInstance", "CreateDBCluster", "ModifyDBInstance", "ModifyDBCluster")
+def master_passwords_fit_the_engine(call: Call) -> None:
+    """A master password is 8 characters or more, at most the engine's maximum (Oracle 30; MySQL, MariaDB and
+    Aurora MySQL 41; PostgreSQL and SQL Server 128; Db2 255), printable ASCII except ``/``, ``"``, ``@`` and
+    space (Oracle: nor ``&`` and ``'``); it cannot be set while RDS manages the password.
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html and
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html (MasterUserPassword: "Can't
+    be specified if ManageMasterUserPassword is turned on"). RDS never echoes the password, nor does this rule.
+    """
+    password = call.get("MasterUserPassword")
+    if password is None:
+        return
+    is_cluster = call.operation.endswith("Cluster")
+    identifier = call.get("DBClusterIdentifier" if is_cluster else "DBInstanceIdentifier")
+    existing = (call.model.backend.clusters if is_cluster else call.model.backend.databases).get(identifier)
+    if _true(call.get("ManageMasterUserPassword")) or (
+        call.operation.startswith("Modify") and getattr(existing, "manage_master_user_password", False)
+    ):
+        raise refuse("InvalidParameterCombination",
+                     "MasterUserPassword can't be specified when the master user password is managed by Secrets Manager.")
+    engine = str(call.get("Engine") or getattr(existing, "engine", "") or "")
+    refused = '/"@ ' + ("&'" if "oracle" in engine else "")
+    if any(not " " <= character <= "~" or character in refused for character in str(password)):
+        raise refuse("InvalidParameterValue", "The parameter MasterUserPassword is not a valid password. Only printable "
+                     f"ASCII characters besides {', '.join(repr(c) for c in refused)} may be used.")
+    maximum = next((length for prefix, length in MASTER_PASSWORD_MAXIMUM if engine.startswith(prefix)), 128)
+    if not 8 <= len(str(password)) <= maximum:
+        raise refuse("InvalidParameterValue", f"The parameter MasterUserPassword is not a valid password because it is "
+                     f"not between 8 and {maximum} characters.")
+
 
 @rule("CreateDBInstance", "RestoreDBInstanceFromDBSnapshot", "CreateDBCluster", "RestoreDBClusterFromSnapshot",
       "RestoreDBInstanceToPointInTime", "RestoreDBClusterToPointInTime",

@@ -112,6 +112,11 @@ class RecoveryError(TrapheusError):
     """A recovery of several databases failed; the cause says what is where."""
 
 
+class CredentialsError(TrapheusError):
+    """Setting a copy's master password, its secret, or RDS's management of it failed (the message never holds
+    the password)."""
+
+
 # -- DynamoDB tables ---------------------------------------------------------------------------
 
 

@@ -65,6 +65,12 @@ class DatabaseKind:
     exists_codes: frozenset[str]
     snapshot: SnapshotKind
     final_snapshot_param: str
+    # where a describe result keeps the connection details, and the key naming the database in a Secrets Manager
+    # credentials secret (https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_secret_json_structure.html)
+    host_path: tuple[str, ...]
+    port_path: tuple[str, ...]
+    database_name_key: str
+    secret_id_key: str
 
     @property
     def is_cluster(self) -> bool:
@@ -131,6 +137,10 @@ INSTANCE = DatabaseKind(
     exists_codes=frozenset({"DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"}),
     snapshot=INSTANCE_SNAPSHOT,
     final_snapshot_param="FinalDBSnapshotIdentifier",
+    host_path=("Endpoint", "Address"),
+    port_path=("Endpoint", "Port"),
+    database_name_key="DBName",
+    secret_id_key="dbInstanceIdentifier",
 )
 
 CLUSTER = DatabaseKind(
@@ -159,6 +169,10 @@ CLUSTER = DatabaseKind(
     exists_codes=frozenset({"DBClusterAlreadyExistsFault", "DBClusterAlreadyExists"}),
     snapshot=CLUSTER_SNAPSHOT,
     final_snapshot_param="FinalDBSnapshotIdentifier",
+    host_path=("Endpoint",),
+    port_path=("Port",),
+    database_name_key="DatabaseName",
+    secret_id_key="dbClusterIdentifier",
 )
 
 
