@@ -32,10 +32,20 @@ restore pays the rename and the whole restore.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 DEFAULT_TTL_SECONDS = 60.0  # the copy workflow's default record TTL (its input's dns.ttl)
-DEFAULT_POLL_SECONDS = 30.0  # the template's PollIntervalSeconds: the Wait between two GetChange calls
+COPY_WORKFLOW = Path(__file__).resolve().parents[1] / "statemachine" / "copy.asl.json"
+
+
+def workflow_dns_poll_seconds(definition: Path = COPY_WORKFLOW) -> float:
+    """The Wait between two GetChange calls, as the copy workflow has it (its own short poll, not PollIntervalSeconds)."""
+    return float(json.loads(definition.read_text())["States"]["Wait for the DNS change"]["Seconds"])
+
+
+DEFAULT_POLL_SECONDS = workflow_dns_poll_seconds()
 
 
 @dataclass(frozen=True)

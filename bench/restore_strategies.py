@@ -23,7 +23,7 @@ default). Every run uses the RDS timing model's default rename: the new name ans
 the RDS user guide says; a 2-minute rename is shown as a sensitivity. The lines above it give the means across
 sizes and whether each target is met: downtime ratio <= 1/10, DNS downtime ratio <= 0.05, Lambda GB-s <= 1/50.
 
-Usage: ``python bench/restore_strategies.py [--sizes 20,200,1000] [--no-cluster] [--dns-ttl 60] [--dns-poll 30]``
+Usage: ``python bench/restore_strategies.py [--sizes 20,200,1000] [--no-cluster] [--dns-ttl 60] [--dns-poll 10]``
 (see docs/benchmark.md).
 """
 
@@ -43,7 +43,7 @@ for _path in (ROOT, ROOT / "src" / "cli", ROOT / "src" / "layer" / "python"):
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench.dns_promotion import DEFAULT_TTL_SECONDS, DnsPromotion  # noqa: E402
+from bench.dns_promotion import DEFAULT_POLL_SECONDS, DEFAULT_TTL_SECONDS, DnsPromotion  # noqa: E402
 from bench.harness import (  # noqa: E402
     LAMBDA_GBS_TARGET,
     POINT_IN_TIME,
@@ -245,8 +245,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-cluster", dest="cluster", action="store_false", help="skip the cluster rows")
     parser.add_argument("--dns-ttl", type=float, default=DEFAULT_TTL_SECONDS,
                         help="TTL of the promoted CNAME in seconds (default: the copy workflow's 60)")
-    parser.add_argument("--dns-poll", type=float, default=float(POLL_SECONDS),
-                        help="the copy workflow's poll interval while Route 53 syncs the change (default 30)")
+    parser.add_argument("--dns-poll", type=float, default=DEFAULT_POLL_SECONDS,
+                        help="the copy workflow's poll interval while Route 53 syncs the change (default: its Wait, 10)")
     return parser.parse_args(argv)
 
 

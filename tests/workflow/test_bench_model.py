@@ -259,7 +259,7 @@ RUNS = [
 
 
 def test_a_dns_promotion_costs_the_records_ttl_and_one_poll_whatever_the_size():
-    assert DnsPromotion().downtime_seconds == 60 + 30  # the copy workflow's default TTL, the template's poll
+    assert DnsPromotion().downtime_seconds == 60 + 10  # the copy workflow's default TTL, its DNS poll (copy.asl.json)
     assert DnsPromotion(ttl_seconds=300, poll_seconds=10).downtime_seconds == 310
     with pytest.raises(ValueError):
         DnsPromotion(poll_seconds=0)
