@@ -112,6 +112,17 @@ class RecoveryError(TrapheusError):
     """A recovery of several databases failed; the cause says what is where."""
 
 
+# -- DNS names of copies -----------------------------------------------------------------------
+
+
+class DnsOwnershipError(TrapheusError):
+    """A DNS name holds records trapheus did not write, or another lifecycle's; nothing was changed."""
+
+
+class DnsError(TrapheusError):
+    """Reading or changing Route 53 records, or asking for a change's status, failed."""
+
+
 # -- DynamoDB tables ---------------------------------------------------------------------------
 
 
