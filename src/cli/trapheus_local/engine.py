@@ -36,7 +36,7 @@ from moto import mock_aws
 from moto.core.config import default_user_config
 
 from trapheus_local import clock as clock_module
-from trapheus_local import moto_shims, speedups, strict_dynamodb
+from trapheus_local import moto_shims, speedups, strict_dynamodb, strict_route53
 from trapheus_local.clock import VirtualClock
 from trapheus_local.cluster_endpoints import CustomEndpoints
 from trapheus_local.functions import FunctionSpec, InProcessRuntime, Invocation
@@ -229,8 +229,9 @@ class Emulator:
     """moto with the trapheus corrections, a simulated clock, in-process Lambda and RDS call recording.
 
     A context manager; it starts moto (or joins a mock that is already running). ``strict`` (the default)
-    puts the strict RDS model (:mod:`trapheus_local.strict_rds`) and the strict DynamoDB model
-    (:mod:`trapheus_local.strict_dynamodb`) in front of moto: their rules, and operations taking their
+    puts the strict RDS model (:mod:`trapheus_local.strict_rds`), the strict DynamoDB model
+    (:mod:`trapheus_local.strict_dynamodb`) and the strict Route 53 model (:mod:`trapheus_local.strict_route53`)
+    in front of moto: their rules, and operations taking their
     modelled time on the virtual clock. ``strict=False`` is moto as it is, with
     the latency model alone: for debugging only.
 
@@ -279,6 +280,7 @@ class Emulator:
             stack.enter_context(clock_module.installed(self.clock))
             if self.strict is not None:
                 stack.enter_context(strict_dynamodb.installed(self.clock))
+                stack.enter_context(strict_route53.installed(self.clock))
             stack.enter_context(speedups.installed())
             if self.strict is not None:
                 self.latency.timed(self.strict.timing, lambda: self.clock.elapsed)
@@ -304,19 +306,29 @@ class Emulator:
     @contextlib.contextmanager
     def settled(self) -> Iterator[None]:
         """RDS operations made inside finish at once and are seen at once (and DynamoDB tables made inside are
-        ACTIVE): databases, snapshots and tables that existed before the run under test. Without the strict
-        model, nothing changes."""
+        ACTIVE, and Route 53 changes made inside in sync): databases, snapshots, tables and DNS records that
+        existed before the run under test. Without the strict model, nothing changes."""
         with self.strict.instantly() if self.strict is not None else contextlib.nullcontext():
             yield
         strict_dynamodb.settle_if_installed()
+        strict_route53.settle_if_installed()
 
     def settle(self) -> None:
-        """Let every RDS and DynamoDB operation in flight finish now, as if enough time had passed."""
+        """Let every RDS, DynamoDB and Route 53 operation in flight finish now, as if enough time had passed."""
         self.latency.settle()
         self.custom_endpoints.settle()
         if self.strict is not None:
             self.strict.settle()
         strict_dynamodb.settle_if_installed()
+        strict_route53.settle_if_installed()
+
+    def resolve(
+        self, hosted_zone_id: str, name: str, *, account_id: str | None = None, region: str | None = None
+    ) -> strict_route53.Resolution | None:
+        """The database ``name`` in the hosted zone reaches once its changes are in sync (its CNAME followed to
+        an RDS endpoint of the account and region), or None (:meth:`trapheus_local.strict_route53.StrictRoute53.resolve`)."""
+        rds = self.client("rds", account_id=account_id, region=region)
+        return strict_route53.current().resolve(hosted_zone_id, name, rds, account_id=account_id or ACCOUNT_ID)
 
     def strict_in(self, account_id: str, region: str | None = None) -> StrictRds:
         """The strict RDS model of another account (and region): its quotas are set like :attr:`strict`'s."""

@@ -112,9 +112,23 @@ class RecoveryError(TrapheusError):
     """A recovery of several databases failed; the cause says what is where."""
 
 
+# -- copies of production ---------------------------------------------------------------------
+
+
 class CredentialsError(TrapheusError):
     """Setting a copy's master password, its secret, or RDS's management of it failed (the message never holds
     the password)."""
+
+
+# -- DNS names of copies -----------------------------------------------------------------------
+
+
+class DnsOwnershipError(TrapheusError):
+    """A DNS name holds records trapheus did not write, or another lifecycle's; nothing was changed."""
+
+
+class DnsError(TrapheusError):
+    """Reading or changing Route 53 records, or asking for a change's status, failed."""
 
 
 # -- DynamoDB tables ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ THROTTLING_CODES = frozenset(
         "TooManyRequestsException",
         "RequestLimitExceeded",
         "SlowDown",
+        "PriorRequestNotComplete",  # Route 53: the zone's previous change request is still being processed
     }
 )
 

@@ -1,7 +1,7 @@
 """The tags that make a database a copy of a lifecycle, and its stage.
 
-Route 53 records cannot be tagged: the DNS name a lifecycle owns is marked by a TXT record beside its CNAME
-(:mod:`trapheus.copies.dns`), whose value is :func:`ownership_marker`.
+Route 53 records cannot be tagged: the DNS name a lifecycle owns is marked by a TXT record at ``_trapheus.<name>``,
+just below its CNAME (:mod:`trapheus.copies.dns`), whose value is :func:`ownership_marker`.
 """
 
 from __future__ import annotations
