@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
 import typer
 
-from trapheus.copies import tags
+from trapheus.copies import dns
+from trapheus.copies.lifecycle import CopyRecord
+from trapheus.copies.lifecycle import find_copies as lifecycle_copies
 from trapheus_cli.errors import CliError
 from trapheus_cli.executions import snapshot
 from trapheus_cli.steps import current_step
@@ -203,103 +204,24 @@ def reject(stepfunctions: Any, token: str, caller: str, reason: str | None) -> d
 # -- the copies that exist -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Copy:
-    """A database tagged as a lifecycle's copy (a cluster copy's members are part of it, not copies of their own)."""
-
-    identifier: str
-    is_cluster: bool
-    lifecycle: str
-    source: str | None
-    stage: str | None
-    created: datetime | None
-    status: str | None
-    endpoint: str | None
-
-    @property
-    def kind(self) -> str:
-        return "cluster" if self.is_cluster else "instance"
-
-    def age_hours(self, now: datetime) -> float | None:
-        # a clock behind the one that tagged the copy would make it younger than new
-        return None if self.created is None else max((now - self.created).total_seconds() / 3600, 0.0)
-
-    def to_dict(self, now: datetime) -> dict[str, Any]:
-        return {
-            "identifier": self.identifier, "kind": self.kind, "lifecycle": self.lifecycle, "source": self.source,
-            "stage": self.stage, "created": self.created.isoformat() if self.created else None,
-            "ageHours": self.age_hours(now), "status": self.status, "endpoint": self.endpoint,
-        }  # fmt: skip
-
-
-def _created(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _copy_of(described: dict[str, Any], is_cluster: bool) -> Copy | None:
-    found = {tag["Key"]: tag.get("Value") for tag in described.get("TagList") or []}
-    if not found.get(tags.LIFECYCLE):
-        return None
-    endpoint = described.get("Endpoint")
-    return Copy(
-        identifier=str(described["DBClusterIdentifier" if is_cluster else "DBInstanceIdentifier"]),
-        is_cluster=is_cluster,
-        lifecycle=str(found[tags.LIFECYCLE]),
-        source=found.get(tags.SOURCE),
-        stage=found.get(tags.STAGE),
-        created=_created(found.get(tags.CREATED)),
-        status=described.get("Status" if is_cluster else "DBInstanceStatus"),
-        endpoint=(endpoint.get("Address") if isinstance(endpoint, dict) else endpoint) or None,
-    )
-
-
-def find_copies(
-    rds: Any, *, lifecycle: str | None = None, source: str | None = None, page_size: int | None = None
-) -> list[Copy]:
-    """Every copy by its tags, by lifecycle and newest first; ``lifecycle`` and ``source`` narrow it down."""
-    pages = {"PaginationConfig": {"PageSize": page_size}} if page_size else {}
-    found: list[Copy] = []
-    for page in rds.get_paginator("describe_db_clusters").paginate(**pages):
-        found += [c for c in (_copy_of(cluster, True) for cluster in page.get("DBClusters", [])) if c]
-    for page in rds.get_paginator("describe_db_instances").paginate(**pages):
-        found += [
-            c for c in (_copy_of(instance, False) for instance in page.get("DBInstances", [])
-                        if not instance.get("DBClusterIdentifier")) if c
-        ]  # fmt: skip
-    wanted = [
-        c for c in found
-        if (lifecycle is None or c.lifecycle == lifecycle) and (source is None or c.source == source)
-    ]  # fmt: skip
-    oldest = datetime.min.replace(tzinfo=timezone.utc)
-    return sorted(wanted, key=lambda c: (c.lifecycle, -(c.created or oldest).timestamp(), c.identifier))
+def find_copies(rds: Any, *, lifecycle: str | None = None, source: str | None = None, page_size: int | None = None) -> list[CopyRecord]:
+    """Every copy by its tags (trapheus.copies.lifecycle), by lifecycle, newest first."""
+    found = lifecycle_copies(lifecycle, source=source, rds=rds, page_size=page_size)
+    return sorted(found, key=lambda c: c.lifecycle)  # stable: newest first within each lifecycle
 
 
 def _dns_name(name: str) -> str:
     return name.rstrip(".").lower()
 
 
-def cname_target(route53: Any, name: DnsName) -> str | None:
-    """The value of the CNAME at ``name`` (None: there is none).
-
-    Kept to this one function on purpose: the copy workflow's own Route 53 module (trapheus.copies.dns) takes its
-    place once it exists."""
-    response = route53.list_resource_record_sets(
-        HostedZoneId=name.hosted_zone_id, StartRecordName=name.record_name, StartRecordType="CNAME", MaxItems="1"
-    )
-    for record in response.get("ResourceRecordSets", []):
-        if record.get("Type") == "CNAME" and _dns_name(record.get("Name", "")) == _dns_name(name.record_name):
-            values = [item.get("Value", "") for item in record.get("ResourceRecords", [])]
-            return _dns_name(values[0]) if values else None
-    return None
+def cname_targets(route53: Any, names: list[DnsName]) -> dict[str, str | None]:
+    """What each name's CNAME points at now (record name -> value, None: no CNAME), as the workflow reads it."""
+    targets = [dns.DnsTarget(name.hosted_zone_id, dns.dns_name(name.record_name)) for name in names]
+    current = dns.current_targets(targets, route53)
+    return {name.record_name: current[target.key] for name, target in zip(names, targets)}
 
 
-def points_at(copy: Copy, targets: dict[str, str | None]) -> list[str]:
+def points_at(copy: CopyRecord, targets: dict[str, str | None]) -> list[str]:
     """The names (record name -> CNAME value) that point at this copy's endpoint."""
     endpoint = _dns_name(copy.endpoint or "")
     return [name for name, value in targets.items() if endpoint and value == endpoint]

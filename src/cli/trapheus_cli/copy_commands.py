@@ -288,7 +288,7 @@ def list_copies(
         found = copies.find_copies(aws.client("rds"), lifecycle=lifecycle, source=source)
         names = list(dns or ())
         route53 = aws.client("route53") if names else None
-        targets = {name.record_name: copies.cname_target(route53, name) for name in names}
+        targets = copies.cname_targets(route53, names) if names else {}
         now = datetime.now(timezone.utc)
         if json_output:
             _print_json({
@@ -306,12 +306,12 @@ def list_copies(
                 console.print(f"{record} points at {value or 'nothing (no CNAME)'}: none of these copies", highlight=False)
 
 
-def _copies_table(lifecycle: str, found: list[copies.Copy], targets: dict[str, str | None], now: datetime) -> Table:
+def _copies_table(lifecycle: str, found: list[copies.CopyRecord], targets: dict[str, str | None], now: datetime) -> Table:
     table = Table(title=f"copies of {lifecycle}", title_justify="left")
     for column in ("identifier", "kind", "source", "stage", "age", "status", *(["dns"] if targets else [])):
         table.add_column(column)
     for found_copy in found:
-        row = [found_copy.identifier, found_copy.kind, found_copy.source or "-", found_copy.stage or "-",
+        row = [found_copy.identifier, found_copy.kind.name, found_copy.source or "-", found_copy.stage or "-",
                plan.readable_age(found_copy.age_hours(now)), found_copy.status or "-"]  # fmt: skip
         if targets:
             row.append(", ".join(f"← {name}" for name in copies.points_at(found_copy, targets)))

@@ -455,7 +455,7 @@ def tagged(emulator):
     route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
         {"Action": "UPSERT", "ResourceRecordSet": {"Name": f"orders-dev.{ZONE_NAME}", "Type": "CNAME", "TTL": 60,
                                                     "ResourceRecords": [{"Value": promoted["Endpoint"]["Address"]}]}},
-        {"Action": "UPSERT", "ResourceRecordSet": {"Name": f"orders-dev.{ZONE_NAME}", "Type": "TXT", "TTL": 60,
+        {"Action": "UPSERT", "ResourceRecordSet": {"Name": f"_trapheus.orders-dev.{ZONE_NAME}", "Type": "TXT", "TTL": 60,
                                                     "ResourceRecords": [{"Value": tags.ownership_marker("orders-dev")}]}},
     ]})  # fmt: skip
     return zone
@@ -484,8 +484,8 @@ def test_list_finds_every_copy_by_its_tags_one_table_per_lifecycle(tagged):
 def test_a_copys_age_is_from_its_created_tag_and_never_negative():
     from datetime import datetime, timezone
 
-    found = copies.Copy("orders-dev-20261130-0300", False, "orders-dev", "orders-db", "new",
-                        datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc), "available", None)  # fmt: skip
+    found = copies.CopyRecord("orders-dev-20261130-0300", False, "orders-dev", "orders-db", "new",
+                              "2026-11-30T03:00:00Z", "available", None, None, "arn:aws:rds:us-east-1:1:db:x")  # fmt: skip
 
     assert found.age_hours(datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc)) == 48.0
     assert found.age_hours(datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc)) == 0.0  # clocks apart: not -1 hour
@@ -499,7 +499,7 @@ def test_list_as_json_narrows_by_lifecycle_and_source(tagged):
     assert [(c["identifier"], c["kind"], c["stage"], c["status"]) for c in by_lifecycle] == [
         ("orders-dev-20261130-0300", "instance", "promoted", "available"),
         ("orders-dev-20261129-0300", "instance", "retired", "available")]
-    assert by_lifecycle[0]["created"] == "2026-11-30T03:00:00+00:00" and by_lifecycle[0]["ageHours"] > 0
+    assert by_lifecycle[0]["created"] == "2026-11-30T03:00:00Z" and by_lifecycle[0]["ageHours"] > 0  # the tag as written
     assert [(c["identifier"], c["kind"], c["source"]) for c in by_source] == [
         ("ledger-staging-20261130-0412", "cluster", "ledger")]
 

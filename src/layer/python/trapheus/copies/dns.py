@@ -46,6 +46,10 @@ class DnsTarget:
     def marker_name(self) -> str:
         return f"{MARKER_LABEL}.{self.record_name}"
 
+    def to_dict(self) -> dict[str, Any]:
+        """As the input gives it (what :func:`parse_targets` reads back)."""
+        return {"hostedZoneId": self.hosted_zone_id, "recordName": self.record_name, "ttl": self.ttl}
+
     @property
     def key(self) -> str:
         """``<zone>/<name>``: a name may be in two zones (a public and a private one)."""

@@ -75,18 +75,23 @@ class CopyRecord:
     @property
     def created_at(self) -> datetime | None:
         try:
-            return datetime.fromisoformat(self.created.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(self.created.replace("Z", "+00:00"))
         except ValueError:
             return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
     def age_hours(self, now: datetime) -> float | None:
         created = self.created_at
-        return None if created is None else (now - created).total_seconds() / 3600
+        # a clock behind the one that tagged the copy would make it younger than new
+        return None if created is None else max((now - created).total_seconds() / 3600, 0.0)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, now: datetime | None = None) -> dict[str, Any]:
         data = asdict(self)
         data["isCluster"] = data.pop("is_cluster")
+        data["kind"] = self.kind.name
         data["members"] = list(self.members)
+        if now is not None:
+            data["ageHours"] = self.age_hours(now)
         return data
 
 
@@ -119,18 +124,23 @@ def record_of(kind: DatabaseKind, description: dict) -> CopyRecord | None:
     )
 
 
-def find_copies(lifecycle: str | None = None, *, is_cluster: bool | None = None, rds: Any = None) -> list[CopyRecord]:
-    """Every copy (of ``lifecycle``, when given), newest first; the members of a cluster copy are not copies."""
+def find_copies(
+    lifecycle: str | None = None, *, source: str | None = None, is_cluster: bool | None = None, rds: Any = None,
+    page_size: int | None = None,
+) -> list[CopyRecord]:
+    """Every copy (of ``lifecycle`` and ``source``, when given), newest first; a cluster copy's members are part of
+    it, not copies of their own."""
     client = rds or clients.client("rds")
     kinds = [INSTANCE, CLUSTER] if is_cluster is None else [kind_for(is_cluster)]
+    pages = {"PaginationConfig": {"PageSize": page_size}} if page_size else {}
     found: list[CopyRecord] = []
     for kind in kinds:
-        for page in client.get_paginator(kind.describe_op).paginate():
+        for page in client.get_paginator(kind.describe_op).paginate(**pages):
             for description in page[kind.list_key]:
                 if kind is INSTANCE and description.get("DBClusterIdentifier"):
                     continue
                 record = record_of(kind, description)
-                if record is not None and (lifecycle is None or record.lifecycle == lifecycle):
+                if record is not None and lifecycle in (None, record.lifecycle) and source in (None, record.source):
                     found.append(record)
     return sorted(found, key=lambda r: (r.created, r.identifier), reverse=True)
 

@@ -28,6 +28,7 @@ from trapheus.errors import (
     AccessNotGrantedError,
     DatabaseNotAvailableError,
     DatabaseNotFoundError,
+    DnsOwnershipError,
     IdentifierInUseError,
     InvalidInputError,
     SnapshotNotAvailableError,
@@ -239,7 +240,7 @@ def _survey_dns(found: CopySurvey, environ: Mapping[str, str], route53: Any = No
         ))
         return
     problems = dns.ownership_problems(list(request.dns), request.lifecycle, adopt=request.adopt, route53=route53)
-    found.blockers.extend(dns.DnsOwnershipError(problem) for problem in problems)
+    found.blockers.extend(DnsOwnershipError(problem) for problem in problems)
 
 
 def survey(
