@@ -295,6 +295,17 @@ def resolve_conditions(template: Mapping[str, Any], parameters: Mapping[str, str
     return rendered
 
 
+def rule_holds(rule: str, parameters: Mapping[str, str], path: Path = TEMPLATE) -> bool:
+    """Whether CloudFormation would accept ``parameters`` under one of the template's Rules (its assertions
+    written with the condition functions: Fn::Equals, Fn::Not, Fn::And, Fn::Or)."""
+    template = load_template(path)
+    spec = template["Rules"][rule]
+    resolver = _Resolver(template, parameter_values(template, parameters))
+    if "RuleCondition" in spec and not resolver.evaluate(spec["RuleCondition"]):
+        return True
+    return all(resolver.evaluate(assertion["Assert"]) for assertion in spec["Assertions"])
+
+
 def render(parameters: Mapping[str, str]) -> dict[str, Any]:
     """SAM-transformed, definition-inlined, condition-resolved template for ``parameters``."""
     template = load_template()

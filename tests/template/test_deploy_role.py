@@ -3,15 +3,17 @@
 The deploy role's permissions are checked against a table of what CloudFormation calls, as the
 deploying principal, for each resource type template.yaml creates: a resource type added to the
 template without an entry here (and in the role) fails, and so does a permission the role grants
-that no entry needs. The permissions boundary is checked against every grant of template.yaml's
-roles, and the operator role against the calls the ``trapheus`` command really makes.
+that no entry needs. Each permissions boundary is checked against every grant of the roles of its
+family (FAMILIES), and the operator role against the calls the ``trapheus`` command really makes.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -29,7 +31,7 @@ from template_support import (
     rendered,
     statements,
 )
-from trapheus_local.template import Template
+from trapheus_local.template import NO_VALUE, Template
 from trapheus_local.template import load_template as bind_template
 
 ROLE_TEMPLATE = REPO / "ci" / "deploy-role.yaml"
@@ -170,6 +172,38 @@ TABLE_OPTIONS = {
 STACK_PARAMETER_SETS = {**PARAMETER_SETS, "table-options": TABLE_OPTIONS}
 
 
+@dataclass(frozen=True)
+class Family:
+    """Roles of template.yaml that carry one permissions boundary of ci/deploy-role.yaml."""
+
+    boundary: str  # the boundary's logical id in ci/deploy-role.yaml
+    parameter: str  # the template.yaml parameter its roles take the boundary from (and the role stack's output)
+    prefix: str  # the logical ids of its roles start with it; "" = every role no other family claims
+
+    @property
+    def condition(self) -> str:
+        """template.yaml's Condition that the parameter is given."""
+        return "Has" + self.parameter.removesuffix("Arn")
+
+
+# Which boundary each role of template.yaml carries: the first family whose prefix its logical id
+# starts with. A new family is a row here (before the catch-all), plus its boundary and output in
+# ci/deploy-role.yaml with an Allow and a Deny in ProvisionRolesPolicy, and its parameter in
+# template.yaml; the tests below then hold it to the same rules as these.
+FAMILIES = (
+    Family("TablePermissionsBoundary", "TablePermissionsBoundaryArn", "Table"),  # table-backup, table-restore
+    Family("PermissionsBoundary", "PermissionsBoundaryArn", ""),  # restore, recover, backup, alerts, schedules
+)
+GUARDED_ROLE_ACTIONS = {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRolePolicy",
+                        "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary"}  # fmt: skip
+# the calls that give a role its boundary; the others act on a role that has one already
+SETS_THE_BOUNDARY = {"iam:CreateRole", "iam:PutRolePermissionsBoundary"}
+
+
+def _family_of(role: str) -> Family:
+    return next(family for family in FAMILIES if role.startswith(family.prefix))
+
+
 # -- resolving the templates into concrete policies -------------------------------------------------
 
 
@@ -178,12 +212,12 @@ def _role_template(parameter_set: str) -> Template:
 
 
 def _role_lookup(template: Template):
-    stack = template.parameters["TrapheusStackName"]
-
     def lookup(logical_id: str, attribute: str | None) -> str:
         kind = template.resources[logical_id]["Type"]
-        if kind == "AWS::IAM::ManagedPolicy" and logical_id == "PermissionsBoundary":
-            return f"arn:aws:iam::{ACCOUNT}:policy/trapheus/{stack}-boundary"
+        properties = template.resources[logical_id].get("Properties", {})
+        if kind == "AWS::IAM::ManagedPolicy" and "ManagedPolicyName" in properties:  # the boundaries
+            name = template.resolve(properties["ManagedPolicyName"], lookup)
+            return f"arn:aws:iam::{ACCOUNT}:policy{properties['Path']}{name}"
         if kind == "AWS::IAM::ManagedPolicy":
             return f"arn:aws:iam::{ACCOUNT}:policy/ci/trapheus-ci-{logical_id}-{SUFFIX}"
         if kind == "AWS::IAM::Role":
@@ -341,19 +375,69 @@ def test_resources_change_only_through_cloudformation(parameter_set):
         ), statement["Sid"]
 
 
+def _condition_holds(operator: str, key: str, expected: Any, request: dict[str, str]) -> bool:
+    """One condition of a statement against the request's context keys (a key the request lacks fails
+    StringEquals and ArnLike and satisfies StringNotEquals, as in IAM)."""
+    actual, expected = request.get(key), as_list(expected)
+    if operator in ("StringEquals", "ForAnyValue:StringEquals"):
+        return actual in expected
+    if operator == "StringNotEquals":
+        return actual not in expected
+    if operator == "ArnLike":
+        return actual is not None and any(fnmatchcase(actual, pattern) for pattern in expected)
+    raise AssertionError(f"{operator} on {key}: teach _condition_holds how IAM evaluates it")
+
+
+def _decides(statements_: list[dict[str, Any]], action: str, resource: str, request: dict[str, str]) -> bool:
+    """IAM's answer for one request under these statements: an explicit Deny wins, then any Allow."""
+    matching = [
+        statement
+        for statement in statements_
+        if action in as_list(statement["Action"])
+        and any(fnmatchcase(resource, pattern) for pattern in as_list(statement["Resource"]))
+        and all(_condition_holds(operator, key, expected, request)
+                for operator, keys in statement.get("Condition", {}).items() for key, expected in keys.items())
+    ]  # fmt: skip
+    return any(s["Effect"] == "Allow" for s in matching) and not any(s["Effect"] == "Deny" for s in matching)
+
+
 @pytest.mark.parametrize("parameter_set", ROLE_SETS)
-def test_roles_are_created_and_given_permissions_only_with_the_boundary(parameter_set):
-    template = _role_template(parameter_set)
-    boundary = _role_lookup(template)("PermissionsBoundary", None)
-    policies = _role_policies(template, "DeployRole")
-    guarded = {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRolePolicy",
-               "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary"}  # fmt: skip
-    for statement in policies:
-        if set(as_list(statement["Action"])) & guarded:
-            assert statement["Condition"]["StringEquals"]["iam:PermissionsBoundary"] == boundary, statement["Sid"]
+def test_each_role_gets_exactly_the_boundary_of_its_family(parameter_set):
+    """The deploy role creates a role of template.yaml, or replaces its boundary, only with the boundary
+    of the role's family; it changes a role's policies only while the role carries one of the stack's
+    boundaries (an update may move a role to another family's boundary after changing its policies)."""
+    role_template = _role_template(parameter_set)
+    boundary_arn = _role_lookup(role_template)
+    stack = role_template.parameters["TrapheusStackName"]
+    policies = _role_policies(role_template, "DeployRole")
+    stack_template = _stack_template("table-options", stack_name=stack)
+    roles = [name for name, r in stack_template.resources.items() if r["Type"] == "AWS::IAM::Role"]
+    assert {_family_of(role) for role in roles} == set(FAMILIES), "a family without roles: drop it"
+    boundaries = {family.boundary: boundary_arn(family.boundary, None) for family in FAMILIES}
+    candidates = [*boundaries.values(), None, f"arn:aws:iam::{ACCOUNT}:policy/AdministratorAccess"]
+    own_policy = _stack_lookup(stack_template)("VpcNetworkInterfacePolicy", None)
+    for role in roles:
+        arn = _stack_lookup(stack_template)(role, "Arn")
+        for action in sorted(GUARDED_ROLE_ACTIONS):
+            for boundary in candidates:
+                request = {"aws:CalledVia": "cloudformation.amazonaws.com", "iam:PolicyARN": own_policy}
+                if boundary:
+                    request["iam:PermissionsBoundary"] = boundary
+                if action in SETS_THE_BOUNDARY:
+                    expected = boundary == boundaries[_family_of(role).boundary]
+                else:
+                    expected = boundary in boundaries.values()
+                assert _decides(policies, action, arn, request) == expected, f"{action} on {role} with {boundary}"
+    guarded = [s for s in policies if s["Effect"] == "Allow" and set(as_list(s["Action"])) & GUARDED_ROLE_ACTIONS]
+    for statement in guarded:
+        assert set(as_list(statement["Condition"]["StringEquals"]["iam:PermissionsBoundary"])) <= set(
+            boundaries.values()
+        ), statement["Sid"]
         if "iam:AttachRolePolicy" in as_list(statement["Action"]):
-            stack = template.parameters["TrapheusStackName"]
             assert statement["Condition"]["ArnLike"]["iam:PolicyARN"] == f"arn:aws:iam::{ACCOUNT}:policy/{stack}-*"
+    assert not _decides(policies, "iam:AttachRolePolicy", _stack_lookup(stack_template)("TableRestoreRole", "Arn"), {
+        "aws:CalledVia": "cloudformation.amazonaws.com", "iam:PermissionsBoundary": boundaries["PermissionsBoundary"],
+        "iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"})  # fmt: skip
     assert "iam:DeleteRolePermissionsBoundary" not in _granted_actions(policies)
 
 
@@ -504,53 +588,84 @@ def test_every_action_and_condition_key_exists_in_the_iam_reference(parameter_se
                 assert not scoped, f"{where}: {action} takes Resource '*' but can be scoped to {sorted(scoped)}"
 
 
-# -- the permissions boundary and template.yaml ------------------------------------------------------
+# -- the permissions boundaries and template.yaml -----------------------------------------------------
 
 
 def _stack_template(parameter_set: str, stack_name: str = "trapheus") -> Template:
-    boundary = "arn:aws:iam::123456789012:policy/b"
-    parameters = {**BASE_PARAMETERS, **STACK_PARAMETER_SETS[parameter_set], "PermissionsBoundaryArn": boundary}
+    boundaries = {family.parameter: f"arn:aws:iam::{ACCOUNT}:policy/{family.boundary}" for family in FAMILIES}
+    parameters = {**BASE_PARAMETERS, **STACK_PARAMETER_SETS[parameter_set], **boundaries}
     return bind_template(TEMPLATE, parameters, stack_name=stack_name)
 
 
-def _stack_grants(template: Template) -> Iterator[tuple[str, dict[str, Any]]]:
-    documents = _documents(template, _stack_lookup(template), ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy"))
-    for where, document in documents:
-        for statement in statements(document):
-            if statement["Effect"] == "Allow":
-                yield where, statement
+def _role_grants(template: Template) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(role, where, statement) for every Allow of every enabled role of template.yaml: its inline
+    policies and the stack's managed policies attached to it."""
+    lookup = _stack_lookup(template)
+    managed = {lookup(name, None): name for name, r in template.resources.items()
+               if r["Type"] == "AWS::IAM::ManagedPolicy" and template.is_enabled(name)}  # fmt: skip
+    attached = set()
+    for role, resource in template.resources.items():
+        if resource["Type"] != "AWS::IAM::Role" or not template.is_enabled(role):
+            continue
+        properties = resource["Properties"]
+        documents = [(f"{role}/{p['PolicyName']}", p["PolicyDocument"]) for p in properties.get("Policies", [])]
+        arns = template.resolve(properties.get("ManagedPolicyArns", []), lookup)
+        for arn in [] if arns is NO_VALUE else arns:
+            assert arn in managed, f"{role} attaches {arn}: decide which boundary allows it"
+            policy = managed[arn]
+            attached.add(policy)
+            documents.append((f"{role}/{policy}", template.resources[policy]["Properties"]["PolicyDocument"]))
+        for where, document in documents:
+            for statement in statements(template.resolve(document, lookup)):
+                if statement["Effect"] == "Allow":
+                    yield role, where, statement
+    assert attached == set(managed.values()), "a managed policy of the stack no role attaches"
 
 
-def _boundary_for(template: Template) -> list[dict[str, Any]]:
-    roles = bind_template(ROLE_TEMPLATE, {
-        "GitHubRepository": "octo-org/trapheus", "TrustName": "staging",
-        "TrapheusStackName": template.pseudo["AWS::StackName"],
+@functools.cache
+def _boundaries(stack: str, parameters: tuple[tuple[str, str], ...]) -> dict[str, list[dict[str, Any]]]:
+    """Statements of each boundary of a role stack made for the trapheus stack ``stack``."""
+    roles = bind_template(ROLE_TEMPLATE, {"GitHubRepository": "octo-org/trapheus", "TrustName": "staging",
+                                          "TrapheusStackName": stack, **dict(parameters)})  # fmt: skip
+    lookup = _role_lookup(roles)
+    documents = {family.boundary: roles.resources[family.boundary]["Properties"]["PolicyDocument"] for family in FAMILIES}
+    return {boundary: statements(roles.resolve(document, lookup)) for boundary, document in documents.items()}
+
+
+def _boundary_for(template: Template, role: str) -> list[dict[str, Any]]:
+    """The boundary a role of template.yaml carries: its family's."""
+    return _family_boundary(template, _family_of(role))
+
+
+def _family_boundary(template: Template, family: Family) -> list[dict[str, Any]]:
+    """A family's boundary as a role stack given the same settings as the trapheus stack makes it."""
+    shared = {
         "ManagedDatabasePattern": template.parameters["ManagedDatabasePattern"],
         "ManagedTablePattern": template.parameters["ManagedTablePattern"],
         "TableCopyBucketArns": ",".join(template.parameters["TableCopyBucketArns"]),
         "TableCopyKmsKeyArns": ",".join(template.parameters["TableCopyKmsKeyArns"]),
         "VerifyFunctionArns": ",".join(template.parameters["VerifyFunctionArns"] or []),
-    })  # fmt: skip
-    document = roles.resources["PermissionsBoundary"]["Properties"]["PolicyDocument"]
-    return statements(roles.resolve(document, _role_lookup(roles)))
+    }
+    return _boundaries(template.pseudo["AWS::StackName"], tuple(sorted(shared.items())))[family.boundary]
 
 
-def test_the_boundary_names_exactly_the_actions_the_stacks_roles_use():
-    used = {a for name in STACK_PARAMETER_SETS for _, s in _stack_grants(_stack_template(name))
-            for a in as_list(s["Action"])}  # fmt: skip
-    allowed = _granted_actions(_boundary_for(_stack_template("defaults")))
-    assert sorted(used - allowed) == [], "a role of template.yaml uses an action the boundary would take away"
-    assert sorted(allowed - used) == [], "the boundary allows an action no role of template.yaml uses"
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda family: family.boundary)
+def test_each_boundary_names_exactly_the_actions_its_roles_use(family):
+    used = {a for name in STACK_PARAMETER_SETS for role, _, s in _role_grants(_stack_template(name))
+            if _family_of(role) == family for a in as_list(s["Action"])}  # fmt: skip
+    allowed = _granted_actions(_family_boundary(_stack_template("defaults"), family))
+    assert sorted(used - allowed) == [], f"a role uses an action {family.boundary} would take away"
+    assert sorted(allowed - used) == [], f"{family.boundary} allows an action none of its roles uses"
 
 
 @pytest.mark.parametrize("parameter_set", sorted(STACK_PARAMETER_SETS))
-def test_the_boundary_leaves_every_grant_of_the_stack_in_place(parameter_set):
+def test_each_boundary_leaves_every_grant_of_its_roles_in_place(parameter_set):
     template = _stack_template(parameter_set)
-    boundary = _boundary_for(template)
-    for where, statement in _stack_grants(template):
+    for role, where, statement in _role_grants(template):
+        boundary, name = _boundary_for(template, role), _family_of(role).boundary
         for action in as_list(statement["Action"]):
             for resource in as_list(statement["Resource"]):
-                assert _allows(boundary, action, resource), f"{where}: the boundary cuts {action} on {resource}"
+                assert _allows(boundary, action, resource), f"{where}: {name} cuts {action} on {resource}"
         services = statement.get("Condition", {}).get("StringEquals", {}).get("iam:PassedToService")
         if services:
             (passes,) = [s for s in boundary if "iam:PassRole" in as_list(s["Action"])]
@@ -558,15 +673,19 @@ def test_the_boundary_leaves_every_grant_of_the_stack_in_place(parameter_set):
 
 
 def test_the_boundary_confines_database_changes_to_the_managed_pattern():
-    boundary = _boundary_for(_stack_template("everything-on"))  # ManagedDatabasePattern orders*
+    template = _stack_template("everything-on")  # ManagedDatabasePattern orders*
+    boundary = _boundary_for(template, "RestoreRole")
     assert _allows(boundary, "rds:DeleteDBInstance", f"arn:aws:rds:{REGION}:{ACCOUNT}:db:orders-db")
     assert not _allows(boundary, "rds:DeleteDBInstance", f"arn:aws:rds:{REGION}:{ACCOUNT}:db:billing-db")
     assert _allows(boundary, "rds:DescribeDBInstances", f"arn:aws:rds:{REGION}:{ACCOUNT}:db:billing-db")
     assert not _allows(boundary, "lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:other-fn")
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table"
+    assert not _allows(boundary, "dynamodb:Scan", f"{table}/orders"), "table access is the table roles' alone"
 
 
-def test_the_boundary_confines_tables_to_the_managed_pattern_and_copies_to_the_listed_buckets():
-    boundary = _boundary_for(_stack_template("table-options"))  # ManagedTablePattern orders*
+def test_the_table_boundary_confines_tables_to_the_managed_pattern_and_copies_to_the_listed_buckets():
+    template = _stack_template("table-options")  # ManagedTablePattern orders*
+    boundary = _boundary_for(template, "TableRestoreRole")
     table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table"
     assert _allows(boundary, "dynamodb:DeleteTable", f"{table}/orders")
     assert _allows(boundary, "dynamodb:RestoreTableFromBackup", f"{table}/orders/backup/01700000000000-abcdef12")
@@ -579,8 +698,52 @@ def test_the_boundary_confines_tables_to_the_managed_pattern_and_copies_to_the_l
     alarm = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm"
     assert _allows(boundary, "cloudwatch:PutMetricAlarm", f"{alarm}:TargetTracking-table/orders-AlarmHigh-1a2b")
     assert not _allows(boundary, "cloudwatch:PutMetricAlarm", f"{alarm}:billing-errors")
-    no_copies = _boundary_for(_stack_template("defaults"))
+    no_copies = _boundary_for(_stack_template("defaults"), "TableRestoreRole")
     assert not _allows(no_copies, "s3:PutObject", "arn:aws:s3:::orders-vault/backups/x")
+    # nothing of the database workflows: no database changes, no restore runs
+    assert not _allows(boundary, "rds:DeleteDBInstance", f"arn:aws:rds:{REGION}:{ACCOUNT}:db:orders-db")
+    machines = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine"
+    assert not _allows(boundary, "states:StartExecution", f"{machines}:trapheus-restore")
+    assert _allows(boundary, "states:StartExecution", f"{machines}:trapheus-table-backup")
+
+
+@pytest.mark.parametrize("parameter_set", ROLE_SETS)
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda family: family.boundary)
+def test_each_boundary_fits_in_one_managed_policy_with_the_longest_stack_name(parameter_set, family):
+    """A boundary is one managed policy (6,144 characters without white space): with the longest stack name
+    the role template accepts, and one entry in each list parameter (each adds its ARNs)."""
+    spec = bind_template(ROLE_TEMPLATE, ROLE_PARAMETER_SETS[parameter_set]).body["Parameters"]
+    lists = {name: example for name, example in {
+        "TableCopyBucketArns": "arn:aws:s3:::orders-dr-backups",
+        "TableCopyKmsKeyArns": "arn:aws:kms:eu-west-1:210987654321:key/5e6f7a8b-1111-2222-3333-444455556666",
+        "VerifyFunctionArns": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders-smoke-query",
+    }.items() if name in spec}  # fmt: skip
+    assert len(lists) == sum(spec[name]["Type"] == "CommaDelimitedList" for name in spec), "an example per list"
+    longest = "s" * spec["TrapheusStackName"]["MaxLength"]
+    parameters = {**ROLE_PARAMETER_SETS[parameter_set], **lists, "TrapheusStackName": longest}
+    widest = bind_template(ROLE_TEMPLATE, parameters)
+    document = widest.resolve(widest.resources[family.boundary]["Properties"]["PolicyDocument"], _role_lookup(widest))
+    assert len(json.dumps(document, separators=(",", ":"))) <= 6144
+
+
+def test_each_family_has_its_boundary_its_parameter_and_its_output():
+    roles = bind_template(ROLE_TEMPLATE, ROLE_PARAMETER_SETS["environment-managed-bucket"]).body
+    stack = load_template()
+    boundaries = {name for name, r in roles["Resources"].items() if r["Properties"].get("Path") == "/trapheus/"}
+    assert boundaries == {family.boundary for family in FAMILIES}, "every boundary of the role stack has a family"
+    for family in FAMILIES:
+        assert roles["Outputs"][family.parameter]["Value"] == {"Ref": family.boundary}
+        assert family.parameter in stack["Parameters"], family.parameter
+        assert stack["Conditions"][family.condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": family.parameter}, ""]}]}
+    assert len({family.prefix for family in FAMILIES}) == len(FAMILIES) and FAMILIES[-1].prefix == ""
+
+
+def test_every_role_of_the_template_takes_its_familys_boundary_parameter():
+    for name, resource in load_template()["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            family = _family_of(name)
+            expected = {"Fn::If": [family.condition, {"Ref": family.parameter}, {"Ref": "AWS::NoValue"}]}
+            assert resource["Properties"].get("PermissionsBoundary") == expected, name
 
 
 @pytest.mark.parametrize("parameter_set", ROLE_SETS)
@@ -622,11 +785,14 @@ def test_the_deploy_role_reaches_every_workflow_and_rule_of_the_stack(parameter_
 
 
 @pytest.mark.parametrize("parameter_set", ["defaults", "everything-on"])
-def test_every_role_of_the_stack_carries_the_boundary_when_one_is_given(parameter_set):
-    boundary = "arn:aws:iam::123456789012:policy/trapheus/trapheus-boundary"
-    with_boundary = render({**PARAMETER_SETS[parameter_set], "PermissionsBoundaryArn": boundary})
-    roles = [r for r in with_boundary["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
-    assert roles and all(r["Properties"]["PermissionsBoundary"] == {"Ref": "PermissionsBoundaryArn"} for r in roles)
+def test_every_role_of_the_stack_carries_its_familys_boundary_when_they_are_given(parameter_set):
+    """As deployed (SAM's transform included, so a role SAM generated for a function would count)."""
+    boundaries = {family.parameter: f"arn:aws:iam::{ACCOUNT}:policy/{family.boundary}" for family in FAMILIES}
+    with_boundaries = render({**PARAMETER_SETS[parameter_set], **boundaries})
+    roles = {n: r for n, r in with_boundaries["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert {_family_of(name) for name in roles} == set(FAMILIES)
+    for name, role in roles.items():
+        assert role["Properties"]["PermissionsBoundary"] == {"Ref": _family_of(name).parameter}, name
     without = rendered(parameter_set)
     assert all("PermissionsBoundary" not in r["Properties"]
                for r in without["Resources"].values() if r["Type"] == "AWS::IAM::Role")  # fmt: skip
@@ -705,15 +871,19 @@ def test_the_operator_role_allows_every_call_of_a_plan_and_a_followed_restore(mo
 # -- the local engine ---------------------------------------------------------------------------------
 
 
-def test_the_local_engine_attaches_the_boundary_to_every_role_it_creates():
+def test_the_local_engine_attaches_its_familys_boundary_to_every_role_it_creates():
     from trapheus_local import Emulator
 
-    boundary = f"arn:aws:iam::{ACCOUNT}:policy/trapheus/trapheus-local-boundary"
+    stack = "trapheus-local"
+    boundaries = {family.parameter: f"arn:aws:iam::{ACCOUNT}:policy/trapheus/{stack}-{family.boundary}"
+                  for family in FAMILIES}  # fmt: skip
     with Emulator() as emulator:
-        parameters = {"LogLevel": "WARNING", "ManagedDatabasePattern": "orders-*", "PermissionsBoundaryArn": boundary}
-        emulator.deploy(TEMPLATE, parameters)
+        parameters = {"LogLevel": "WARNING", "ManagedDatabasePattern": "orders-*", **boundaries}
+        emulator.deploy(TEMPLATE, parameters, stack_name=stack)
         iam = emulator.client("iam")
-        names = [role["RoleName"] for role in iam.list_roles()["Roles"]]
-        boundaries = {iam.get_role(RoleName=n)["Role"].get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
-                      for n in names}  # fmt: skip
-    assert names and boundaries == {boundary}
+        carried = {role["RoleName"]: iam.get_role(RoleName=role["RoleName"])["Role"].get("PermissionsBoundary", {})
+                   .get("PermissionsBoundaryArn") for role in iam.list_roles()["Roles"]}  # fmt: skip
+    assert carried
+    for name, boundary in carried.items():
+        logical_id = name.removeprefix(f"{stack}-").rsplit("-", 1)[0]
+        assert boundary == boundaries[_family_of(logical_id).parameter], name

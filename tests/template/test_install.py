@@ -104,6 +104,7 @@ EVERY_SETTING = {
     "DatabaseKmsKeyArns": "arn:aws:kms:us-east-1:123456789012:key/abc",
     "VerifyFunctionArns": "arn:aws:lambda:us-east-1:123456789012:function:orders-smoke-query",
     "PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/trapheus/trapheus-prod-boundary",
+    "TablePermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/trapheus/trapheus-prod-table-boundary",
     "ManagedTablePattern": "orders*",
     "TableKmsKeyArns": "arn:aws:kms:us-east-1:123456789012:key/def",
     "TableBackupRetentionDays": "14",
@@ -441,10 +442,14 @@ def test_an_environment_that_cannot_deploy_as_written_is_refused_before_anything
 
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
-def test_the_repositorys_ci_environments_deploy_with_a_boundary_and_no_secrets(environment):
+def test_the_repositorys_ci_environments_deploy_with_both_boundaries_and_no_secrets(environment):
     env = install.read_config_env(install.SAMCONFIG, environment)
     assert env.stack_name == f"trapheus-{environment}"
+    # the ARNs ci/deploy-role.yaml gives its two boundaries (ManagedPolicyName, path /trapheus/)
     assert env.overrides["PermissionsBoundaryArn"].endswith(f":policy/trapheus/trapheus-{environment}-boundary")
+    assert env.overrides["TablePermissionsBoundaryArn"].endswith(
+        f":policy/trapheus/trapheus-{environment}-table-boundary"
+    )
     assert env.overrides["ManagedDatabasePattern"] != "*", "CI environments confine the stack to some databases"
     assert not any(install.BY_NAME[name].secret for name in env.overrides)
     runner = Recorder()

@@ -118,3 +118,44 @@ def test_the_table_workflows_are_named_after_the_stack():
     validate = template["Resources"]["TableValidateFunction"]["Properties"]["Environment"]["Variables"]
     assert validate["TABLE_BACKUP_MACHINE"] == {"Fn::Sub": "${AWS::StackName}-table-backup"}
     assert validate["TABLE_RESTORE_MACHINE"] == {"Fn::Sub": "${AWS::StackName}-table-restore"}
+
+
+def _roles_referenced(node: object, roles: set[str]) -> set[str]:
+    """The roles a resource's properties name (GetAtt Role.Arn)."""
+    if isinstance(node, dict):
+        target = node.get("Fn::GetAtt")
+        if target is not None:
+            name = target[0] if isinstance(target, list) else target.split(".")[0]
+            return {name} & roles
+        return set().union(*(_roles_referenced(value, roles) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_roles_referenced(value, roles) for value in node))
+    return set()
+
+
+RUN_UNDER_A_ROLE = {"AWS::Serverless::Function", "AWS::Serverless::StateMachine", "AWS::Events::Rule",
+                    "AWS::Scheduler::Schedule"}  # fmt: skip
+
+
+def test_the_table_workflows_run_under_the_table_roles_which_carry_the_table_boundary():
+    """The CI deploy role gives a role named <stack>-Table* the table boundary and no other
+    (ci/deploy-role.yaml): every function, workflow, rule and schedule of the table workflows runs under
+    such a role, no other resource uses one, and each takes TablePermissionsBoundaryArn."""
+    template = load_template()
+    roles = set(resources_of_type(template, "AWS::IAM::Role"))
+    table_roles = {name for name in roles if name.startswith("Table")}
+    run_under = set()
+    for name, resource in template["Resources"].items():
+        if name in roles:
+            continue
+        used = _roles_referenced(resource.get("Properties", {}), roles)
+        if name.startswith("Table") and resource["Type"] in RUN_UNDER_A_ROLE:
+            assert used and used <= table_roles, f"{name} runs under {sorted(used)}"
+            run_under |= used
+        else:
+            assert not used & table_roles, f"{name} runs under a table role: {sorted(used & table_roles)}"
+    assert run_under == table_roles
+    for role in table_roles:
+        assert template["Resources"][role]["Properties"]["PermissionsBoundary"] == {
+            "Fn::If": ["HasTablePermissionsBoundary", {"Ref": "TablePermissionsBoundaryArn"}, {"Ref": "AWS::NoValue"}]
+        }, role

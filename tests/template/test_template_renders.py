@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from template_support import PARAMETER_SETS, asl_files, rendered, resources_of_type, statements
+from template_support import PARAMETER_SETS, asl_files, rendered, resources_of_type, rule_holds, statements
 
 pytestmark = pytest.mark.skipif(not asl_files(), reason="statemachine/*.asl.json not written yet")
 
@@ -134,3 +134,18 @@ def test_every_render_keeps_the_workflow_whole(parameter_set):
         machine = template["Resources"][name]["Properties"]
         assert "Definition" in machine or "DefinitionString" in machine, name
         assert template["Resources"][name]["Type"] == "AWS::StepFunctions::StateMachine", name
+
+
+@pytest.mark.parametrize(
+    ("boundaries", "accepted"),
+    [
+        ({}, True),
+        ({"PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/trapheus/trapheus-boundary",
+          "TablePermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/trapheus/trapheus-table-boundary"}, True),
+        ({"PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/trapheus/trapheus-boundary"}, False),
+        ({"TablePermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/trapheus/trapheus-table-boundary"}, False),
+    ],
+)  # fmt: skip
+def test_the_two_permissions_boundaries_are_given_together_or_not_at_all(boundaries, accepted):
+    """One without the other would leave the table roles (or the others) unbounded."""
+    assert rule_holds("BoundariesGoTogether", boundaries) is accepted
