@@ -198,6 +198,10 @@ def parameter_values(template: Mapping[str, Any], overrides: Mapping[str, str]) 
     return values
 
 
+# what the renders are made for: a stack in the aws partition (conditions may name the partition)
+PSEUDO_PARAMETERS = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
+
+
 class _Resolver:
     """Evaluate Conditions, Fn::If and parameter Refs for one set of parameter values."""
 
@@ -208,6 +212,8 @@ class _Resolver:
         self.conditions: dict[str, bool] = {}
 
     def parameter(self, name: str) -> Any:
+        if name in PSEUDO_PARAMETERS:
+            return PSEUDO_PARAMETERS[name]
         value = self.values[name]
         if self.types[name].startswith("CommaDelimitedList") or self.types[name].startswith("List<"):
             return [item.strip() for item in value.split(",")] if value else [""]

@@ -192,6 +192,7 @@ class Family:
 # template.yaml; the tests below then hold it to the same rules as these.
 FAMILIES = (
     Family("TablePermissionsBoundary", "TablePermissionsBoundaryArn", "Table"),  # table-backup, table-restore
+    Family("CopyPermissionsBoundary", "CopyPermissionsBoundaryArn", "Copy"),  # the copy workflow
     Family("PermissionsBoundary", "PermissionsBoundaryArn", ""),  # restore, recover, backup, alerts, schedules
 )
 GUARDED_ROLE_ACTIONS = {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DeleteRolePolicy",

@@ -9,7 +9,7 @@ from template_support import PARAMETER_SETS, asl_files, rendered, resources_of_t
 pytestmark = pytest.mark.skipif(not asl_files(), reason="statemachine/*.asl.json not written yet")
 
 FUNCTION = "AWS::Lambda::Function"
-FUNCTIONS = 21  # nine of the restore workflow, the verify hook and run report, the SNS alert, two of the backup workflow, seven of the table workflows
+FUNCTIONS = 22  # nine of the restore workflow, the verify hook and run report, the SNS alert, two of the backup workflow, seven of the table workflows, the copy workflow's
 
 
 def functions(template: dict) -> dict:
@@ -130,22 +130,28 @@ def test_every_render_keeps_the_workflow_whole(parameter_set):
     template = rendered(parameter_set)
     assert len(functions(template)) == FUNCTIONS
     for name in ("RestoreStateMachine", "RecoverStateMachine", "BackupStateMachine", "BackupDatabaseStateMachine",
-                 "TableBackupStateMachine", "TableRestoreStateMachine"):
+                 "TableBackupStateMachine", "TableRestoreStateMachine", "CopyStateMachine"):
         machine = template["Resources"][name]["Properties"]
         assert "Definition" in machine or "DefinitionString" in machine, name
         assert template["Resources"][name]["Type"] == "AWS::StepFunctions::StateMachine", name
+
+
+RDS_BOUNDARY = {"PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/trapheus/trapheus-boundary"}
+TABLE_BOUNDARY = {"TablePermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/trapheus/trapheus-table-boundary"}
+COPY_BOUNDARY = {"CopyPermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/trapheus/trapheus-copy-boundary"}
 
 
 @pytest.mark.parametrize(
     ("boundaries", "accepted"),
     [
         ({}, True),
-        ({"PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/trapheus/trapheus-boundary",
-          "TablePermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/trapheus/trapheus-table-boundary"}, True),
-        ({"PermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/trapheus/trapheus-boundary"}, False),
-        ({"TablePermissionsBoundaryArn": "arn:aws:iam::123456789012:policy/trapheus/trapheus-table-boundary"}, False),
+        ({**RDS_BOUNDARY, **TABLE_BOUNDARY, **COPY_BOUNDARY}, True),
+        (RDS_BOUNDARY, False),
+        (TABLE_BOUNDARY, False),
+        (COPY_BOUNDARY, False),
+        ({**RDS_BOUNDARY, **TABLE_BOUNDARY}, False),
     ],
 )  # fmt: skip
-def test_the_two_permissions_boundaries_are_given_together_or_not_at_all(boundaries, accepted):
-    """One without the other would leave the table roles (or the others) unbounded."""
+def test_the_permissions_boundaries_are_given_together_or_not_at_all(boundaries, accepted):
+    """One without the others would leave a family of roles (the table, copy or RDS roles) unbounded."""
     assert rule_holds("BoundariesGoTogether", boundaries) is accepted

@@ -134,6 +134,8 @@ WORKFLOW_FUNCTIONS = {
                             "SnsAlertFunction"},
     "BackupStateMachine": {"BackupPlanFunction", "EmailAlertFunction", "SlackAlertFunction", "SnsAlertFunction"},
     "BackupDatabaseStateMachine": {"BackupDatabaseFunction", "CheckStatusFunction"},
+    "CopyStateMachine": {"CopyFunction", "CheckStatusFunction", "VerifyHookFunction", "EmailAlertFunction", "SlackAlertFunction",
+                         "SnsAlertFunction"},
 }
 
 
