@@ -306,7 +306,7 @@ def test_an_unanswered_approval_times_out_and_removes_the_copy(emulator, stack, 
     finally:
         emulator.clock.callback_patience = patience
 
-    assert result.status == "FAILED" and result.error == "States.Timeout"
+    assert result.status == "FAILED" and result.error == "ApprovalTimedOut", (result.error, result.cause)
     assert "Remove the half-made copy" in result.entered_states
     assert "CNAME" not in source.records(zone)
 

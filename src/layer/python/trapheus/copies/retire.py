@@ -16,7 +16,7 @@ from trapheus import clients
 from trapheus.copies import lifecycle
 from trapheus.copies.lifecycle import CopyRecord
 from trapheus.copies.tags import Stage
-from trapheus.databases import delete_database, find
+from trapheus.databases import GONE_STATUSES, delete_database, find
 from trapheus.errors import DeleteError
 from trapheus.kinds import kind_for
 from trapheus.log import logger
@@ -28,7 +28,8 @@ FINAL_PREFIX = "final-"  # kept when the name is cut to fit: the IAM grant for f
 def to_retire(copies: Iterable[CopyRecord], keep: int, assume_retired: Iterable[str] = ()) -> list[CopyRecord]:
     """The retired copies beyond the newest ``keep`` (``assume_retired``: copies a promotion is about to retire)."""
     retiring = set(assume_retired)
-    retired = [c for c in copies if c.stage == Stage.RETIRED.value or c.identifier in retiring]
+    # a copy already deleting is gone as far as keeping goes
+    retired = [c for c in copies if (c.stage == Stage.RETIRED.value or c.identifier in retiring) and c.status not in GONE_STATUSES]
     retired.sort(key=lambda c: (c.created, c.identifier), reverse=True)
     return retired[keep:]
 

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from trapheus import clients, hooks, permissions, point_in_time, quotas
 from trapheus.configuration import PROTECTION
 from trapheus.copies import dns, lifecycle
@@ -76,15 +74,14 @@ def _newest_snapshot(kind: DatabaseKind, source: str, client: Any) -> dict | Non
 
 
 def _snapshot_by_arn(kind: DatabaseKind, arn: str, client: Any) -> dict | None:
-    """A snapshot named by its ARN: this account's own, or one shared with it (IncludeShared)."""
+    """A snapshot named by its ARN: this account's own (by its identifier), or one another account shared with
+    this one (the shared snapshots, paginated, found by ARN)."""
     snapshot = kind.snapshot
-    try:
-        page = getattr(client, snapshot.describe_op)(**{snapshot.id_param: arn, "IncludeShared": True})
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in snapshot.not_found_codes:
-            return None
-        raise
-    return (page.get(snapshot.list_key) or [None])[0]
+    own = find_snapshot(kind, arn.rsplit(":", 1)[-1], client)
+    if own is not None and own.get(snapshot.arn_key) == arn:
+        return own
+    pages = client.get_paginator(snapshot.describe_op).paginate(SnapshotType="shared", IncludeShared=True)
+    return next((item for page in pages for item in page[snapshot.list_key] if item.get(snapshot.arn_key) == arn), None)
 
 
 def _resolve_snapshot(found: CopySurvey, client: Any) -> None:
@@ -291,6 +288,14 @@ def _stages(found: CopySurvey) -> dict[str, bool]:
     }
 
 
+def _restore_name(found: CopySurvey) -> str | None:
+    """How the restore names the snapshot: this account's own by its identifier, a shared one by its ARN."""
+    snapshot = found.snapshot or {}
+    arn = str(snapshot.get(found.kind.snapshot.arn_key) or "")
+    shared = found.request.origin.snapshot_arn and snapshot.get("SnapshotType") == "shared"
+    return arn if shared else snapshot.get(found.kind.snapshot.id_param) or arn or None
+
+
 def run_state(found: CopySurvey, environ: Mapping[str, str], settings: dict[str, int]) -> dict[str, Any]:
     """The state every later step works from."""
     request = found.request
@@ -308,7 +313,7 @@ def run_state(found: CopySurvey, environ: Mapping[str, str], settings: dict[str,
         },
         "source": {
             "identifier": request.source,
-            "snapshot": snapshot.get(found.kind.snapshot.arn_key) if request.origin.snapshot_arn else snapshot.get(found.kind.snapshot.id_param),
+            "snapshot": _restore_name(found),
             "snapshotTime": format_time(created) if isinstance(created, datetime) else None,
             "pointInTime": found.restore_time,
             "clone": request.origin.clone,
