@@ -426,3 +426,215 @@ def test_bad_input_fails_before_any_change(emulator, stack, alerts, bad):
     assert result.status == "FAILED" and result.error in ("InvalidInputError", "DatabaseNotFoundError", "AccessNotGrantedError"), (result.error, result.cause)
     assert not emulator.rds_calls.mutating()
     assert "Take the lifecycle lock" not in result.entered_states or result.error != "InvalidInputError"
+
+
+# -- plan, lock, modify, password, protection ----------------------------------------------------------------
+
+
+def test_a_plan_says_what_a_refresh_would_do_and_changes_nothing(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=True)
+
+    result = run(stack, {"plan": source.copy_input(zone)})
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    plan = result.output["plan"]
+    assert plan["copy"].startswith(f"{source.lifecycle}-") and len(plan["members"]) == 2
+    assert plan["snapshot"] == f"{source.identifier}-manual" and plan["blockers"] == []
+    assert not emulator.rds_calls.mutating() and not source.copies()
+
+
+def test_a_plan_names_what_stands_in_the_way(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    _put_record(emulator, zone, source.record_name, "CNAME", "legacy.example.internal")
+
+    result = run(stack, {"plan": source.copy_input(zone)})
+
+    assert result.status == "SUCCEEDED"
+    assert [b for b in result.output["plan"]["blockers"] if b.startswith("DnsOwnershipError")]
+
+
+def test_a_second_run_on_a_lifecycle_is_refused_while_the_first_holds_the_lock(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    first = stack.start(MACHINE, source.copy_input(zone, approve=True), name=f"copy-{uuid.uuid4().hex[:10]}")
+    _wait_for_approval_task(stack, first)
+
+    second = run(stack, source.copy_input(zone))
+    _answer(stack, first, "reject")
+    stack.wait(first)
+
+    assert second.status == "FAILED" and second.error == "CopyInProgressError", (second.error, second.cause)
+    assert "Refuse the second run" in second.entered_states
+    assert len(source.copies()) <= 1, "the second run made no copy"
+
+
+def test_modify_rotates_the_password_into_a_secret_protects_and_marks_the_copy(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    made = run(stack, source.copy_input(zone, "new"))
+    assert made.status == "SUCCEEDED", (made.error, made.cause)
+
+    result = run(stack, source.copy_input(zone, "modify", modify={
+        "masterPassword": "rotate", "deletionProtection": True, "backupRetentionPeriod": 0}))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    copy = made.output["copy"]["identifier"]
+    described = emulator.client("rds").describe_db_instances(DBInstanceIdentifier=copy)["DBInstances"][0]
+    assert described["DeletionProtection"] is True and described["BackupRetentionPeriod"] == 0
+    secret_arn = result.output["password"]["secretArn"]
+    secret = json.loads(emulator.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"])
+    assert secret["host"] == described["Endpoint"]["Address"] and secret["username"] == described["MasterUsername"]
+    assert secret["password"] not in json.dumps(result.events, default=str), "the password is in the execution history"
+    assert source.copies()[0].stage == "modified"
+    assert {"Set a new master password", "Protect the copy", "Modify the copy"} <= set(result.entered_states)
+
+
+def test_a_new_copy_with_a_modify_stage_gets_it_at_once(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=True)
+
+    result = run(stack, source.copy_input(zone, "new", readers=0, modify={"deletionProtection": True, "masterPassword": "rotate"}))
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    (copy,) = source.copies()
+    assert copy.members == (f"{copy.identifier}-1",) and copy.stage == "modified"
+    cluster = emulator.client("rds").describe_db_clusters(DBClusterIdentifier=copy.identifier)["DBClusters"][0]
+    assert cluster["DeletionProtection"] is True
+    assert result.output["report"]["masterUserSecretArn"] == result.output["password"]["secretArn"]
+
+
+# -- faults ----------------------------------------------------------------------------------------------------
+
+
+def _wait_for_approval_task(stack: Deployment, execution_arn: str) -> str:
+    sfn = stack.client("stepfunctions")
+    for _ in range(500):
+        for event in sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]:
+            details = event.get("taskScheduledEventDetails")
+            if details and "taskToken" in details.get("parameters", ""):
+                return json.loads(details["parameters"])["Payload"]["taskToken"]
+        time.sleep(0.02)
+    raise AssertionError("the run never waited for an approval")
+
+
+def _answer(stack: Deployment, execution_arn: str, answer: str) -> None:
+    token = _wait_for_approval_task(stack, execution_arn)
+    sfn = stack.client("stepfunctions")
+    if answer == "approve":
+        sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True, "by": "tester"}))
+    else:
+        sfn.send_task_failure(taskToken=token, error="ApprovalRejected", cause="not today")
+
+
+def test_a_name_taken_while_the_copy_waited_for_approval_fails_the_promotion_and_removes_the_copy(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    arn = stack.start(MACHINE, source.copy_input(zone, approve=True), name=f"copy-{uuid.uuid4().hex[:10]}")
+    _wait_for_approval_task(stack, arn)
+    _put_record(emulator, zone, source.record_name, "A", "10.0.0.9")  # someone else's record, meanwhile
+    _answer(stack, arn, "approve")
+
+    result = stack.wait(arn)
+
+    assert result.status == "FAILED" and result.error == "DnsOwnershipError", (result.error, result.cause)
+    assert "Remove the half-made copy" in result.entered_states
+    assert source.records(zone) == {"A": ["10.0.0.9"]}, "the other record is untouched"
+
+
+def test_a_dns_change_that_never_syncs_fails_the_run_and_keeps_the_promoted_copy(emulator, stack, zone, alerts):
+    from trapheus_local import strict_route53
+
+    source = Source(emulator, is_cluster=False)
+    model = strict_route53.current()
+    propagation, model.propagation_seconds = model.propagation_seconds, 10.0**9
+    try:
+        result = run(stack, source.copy_input(zone))
+    finally:
+        model.propagation_seconds = propagation
+
+    assert result.status == "FAILED" and result.error == "WaitTimeoutError", (result.error, result.cause)
+    assert {"Record the DNS timeout", "Record the failure after promotion"} <= set(result.entered_states)
+    assert "Remove the half-made copy" not in result.entered_states, "DNS may already answer with this copy"
+    (copy,) = source.copies()
+    assert copy.status == "available"
+    assert alerts.name(source.lifecycle)
+
+
+def test_a_copy_that_ends_failed_is_removed_and_the_run_fails(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    emulator.latency.end_status("RestoreDBInstanceFromDBSnapshot", None, "failed")
+
+    result = run(stack, source.copy_input(zone))
+
+    assert result.status == "FAILED" and result.error == "DatabaseFailedError", (result.error, result.cause)
+    assert {"Record the copy failure", "Remove the half-made copy"} <= set(result.entered_states)
+    assert "CNAME" not in source.records(zone) and source.capture() == source.before
+
+
+def test_a_copy_that_never_becomes_available_times_out_and_is_removed(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    emulator.latency.end_status("RestoreDBInstanceFromDBSnapshot", None, "incompatible-network", times=None)
+
+    result = run(stack, source.copy_input(zone))
+
+    assert result.status == "FAILED", (result.error, result.cause)
+    assert "Remove the half-made copy" in result.entered_states and "CNAME" not in source.records(zone)
+
+
+API_ERROR = "InvalidDBInstanceState"  # not transient: neither the SDK nor the workflow retries it
+# every mutating RDS call of a refresh (and of its retire stage), each failing once, in turn
+MUTATING_STEPS = {
+    "make the copy": ("RestoreDBInstanceFromDBSnapshot", "Make the copy", True),
+    "configure the copy": ("ModifyDBInstance", "Configure the copy", True),
+    "tag its stage": ("AddTagsToResource", "Tag the copy's stage", True),
+    "mark it promoted": ("AddTagsToResource", "Mark the copy promoted", False),
+    "retire the old copy": ("DeleteDBInstance", "Retire the old copies", False),
+}
+
+
+@pytest.mark.parametrize("step", list(MUTATING_STEPS))
+def test_a_failing_step_never_loses_the_source_or_the_working_copy(emulator, stack, zone, alerts, step):
+    operation, state, before_promotion = MUTATING_STEPS[step]
+    source = Source(emulator, is_cluster=False)
+    first = run(stack, source.copy_input(zone))
+    assert first.status == "SUCCEEDED", (first.error, first.cause)
+    working = first.output["copy"]["identifier"]
+    tagged_stage = {"Tag the copy's stage": "new", "Mark the copy promoted": "promoted"}.get(state)
+    emulator.latency.fail_api(operation, code=API_ERROR, message="injected", times=1, where=(
+        (lambda p: any(t.get("Value") == tagged_stage for t in p.get("Tags", []))) if tagged_stage
+        else (lambda p: working not in json.dumps(p, default=str)) if state != "Retire the old copies" else None))
+
+    result = run(stack, source.copy_input(zone))
+
+    assert result.status == "FAILED", state
+    assert state in result.entered_states
+    assert source.capture() == source.before, "the source is untouched"
+    endpoint = {c.identifier: c.endpoint for c in source.copies()}
+    assert source.records(zone)["CNAME"][0] in endpoint.values(), "DNS points at a copy that exists"
+    if before_promotion:
+        assert "Remove the half-made copy" in result.entered_states
+        assert source.records(zone)["CNAME"] == [endpoint[working]], "DNS still points at the working copy"
+    else:
+        assert "Remove the half-made copy" not in result.entered_states
+    assert alerts.name(source.lifecycle)
+
+
+def test_alerts_that_cannot_be_sent_do_not_change_how_a_run_ends(emulator, stack, slack, zone, alerts):
+    from support.restore_runs import SENDER
+
+    ses, sns = emulator.client("ses"), emulator.client("sns")
+    topic = stack.physical_id("AlertTopic")
+    ses.delete_identity(Identity=SENDER)
+    slack.always[SLACK_PATH] = 404
+    sns.delete_topic(TopicArn=topic)
+    source = Source(emulator, is_cluster=False)
+    try:
+        refused = run(stack, {"lifecycle": "x-staging", "action": "copy", "isCluster": False})
+        arn = stack.start(MACHINE, source.copy_input(zone, approve=True), name=f"copy-{uuid.uuid4().hex[:10]}")
+        _answer(stack, arn, "reject")
+        rejected = stack.wait(arn)
+    finally:
+        ses.verify_email_identity(EmailAddress=SENDER)
+        slack.always.pop(SLACK_PATH)
+        sns.create_topic(Name=topic.split(":")[-1])
+
+    assert (refused.status, refused.error) == ("FAILED", "InvalidInputError")
+    assert {"Email alert not sent", "Slack alert not sent", "SNS alert not sent"} <= set(refused.entered_states)
+    assert {"Request not sent by email", "Request not sent by Slack"} <= set(rejected.entered_states)
+    assert rejected.status == "FAILED" and rejected.error == "ApprovalRejected"

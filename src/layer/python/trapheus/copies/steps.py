@@ -13,9 +13,11 @@ from typing import Any
 
 from trapheus import clients, restore
 from trapheus.copies import dns, lifecycle, passwords
+from trapheus.copies import tags as lifecycle_tags
 from trapheus.copies import report as run_report
 from trapheus.copies import retire as retirement
 from trapheus.copies import survey
+from trapheus.configuration import PROTECTION
 from trapheus.copies.configuration import apply_modification
 from trapheus.copies.request import from_state
 from trapheus.copies.tags import Stage
@@ -101,8 +103,13 @@ def check_twin(event: dict) -> dict:
 
 
 def protect(event: dict) -> dict:
+    """Deletion protection as the copy was made with it, or (modify action) as the modify stage asks."""
     kind, identifier, _ = _copy(event)
-    return {"result": "protecting", **restore.protect(kind, identifier, event["configuration"])}
+    configuration = event.get("configuration")
+    if not isinstance(configuration, dict):
+        wanted = from_state(event["request"]).modify.deletion_protection
+        configuration = {"settings": {PROTECTION: bool(wanted)}}
+    return {"result": "protecting", **restore.protect(kind, identifier, configuration)}
 
 
 def modify_existing(event: dict) -> dict:
@@ -119,7 +126,7 @@ def rotate_password(event: dict) -> dict:
     """A new random master password, kept only in a Secrets Manager secret; its ARN (never the secret) travels."""
     record = _record(event)
     prefix = os.environ.get("COPY_SECRET_PREFIX", "trapheus/copy/")
-    tags = [{"Key": "trapheus:lifecycle", "Value": record.lifecycle}, {"Key": "trapheus:copy", "Value": record.identifier}]
+    tags = {lifecycle_tags.LIFECYCLE: record.lifecycle, lifecycle_tags.SOURCE: record.source}
     arn = passwords.rotate_master_password(record.kind, record.identifier, prefix + record.identifier, tags)
     return {"secretArn": arn}
 
