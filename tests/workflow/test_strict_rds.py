@@ -468,6 +468,22 @@ def test_point_in_time_restores_stay_in_the_restorable_window(aws, rds):
                                             RestoreToTime=ago(hours=2), RestoreType="full-copy")
 
 
+def test_a_clone_is_made_at_the_latest_time_of_a_cluster_that_has_an_instance(aws, rds):
+    cluster(aws)
+    with aws.settled():
+        rds.create_db_cluster(DBClusterIdentifier="empty", Engine="aurora-mysql", MasterUsername="admin",
+                              MasterUserPassword="not-a-real-password-1", BackupRetentionPeriod=3)
+
+    refused(lambda: rds.restore_db_cluster_to_point_in_time(SourceDBClusterIdentifier="ledger", DBClusterIdentifier="clone-then",
+                                                            RestoreType="copy-on-write", RestoreToTime=ago(hours=1)),
+            "InvalidParameterCombination")
+    refused(lambda: rds.restore_db_cluster_to_point_in_time(SourceDBClusterIdentifier="empty", DBClusterIdentifier="clone-empty",
+                                                            RestoreType="copy-on-write", UseLatestRestorableTime=True),
+            "InvalidDBClusterStateFault")
+    rds.restore_db_cluster_to_point_in_time(SourceDBClusterIdentifier="ledger", DBClusterIdentifier="clone-now",
+                                            RestoreType="copy-on-write", UseLatestRestorableTime=True)
+
+
 def test_the_restorable_window_is_described_as_rds_reports_it(aws, rds):
     instance(aws)
     small_instance(aws, "no-backups-db", BackupRetentionPeriod=0)

@@ -395,7 +395,7 @@ def report_command(
             Console().print(reports.render(document, f"{arn.split(':')[-1]} ({status})"))
 
 
-WorkflowArgument = Annotated[str, typer.Argument(help="The workflow the schedule starts: restore, backup or table-backup.")]
+WorkflowArgument = Annotated[str, typer.Argument(help="The workflow the schedule starts: restore, backup, table-backup or copy.")]
 ScheduleNameArgument = Annotated[str, typer.Argument(help="The schedule's name (unique in the stack's group).")]
 GroupOption = Annotated[Optional[str], typer.Option("--group", help="Schedule group (default: the stack's).")]
 

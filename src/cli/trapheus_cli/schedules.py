@@ -15,12 +15,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from trapheus.backups.policy import parse_policy
+from trapheus.copies.request import parse as parse_copy_request
 from trapheus.errors import InvalidInputError
 from trapheus.inputs import parse_request
 from trapheus.tables.requests import parse_backup_request
 from trapheus_cli.errors import CliError
 
-WORKFLOWS = {"restore": "RestoreStateMachine", "backup": "BackupStateMachine", "table-backup": "TableBackupStateMachine"}
+WORKFLOWS = {"restore": "RestoreStateMachine", "backup": "BackupStateMachine", "table-backup": "TableBackupStateMachine",
+             "copy": "CopyStateMachine"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ def check_input(workflow: str, payload: Any, region: str) -> None:
             parse_policy(payload, region=region)
         elif workflow == "table-backup":
             parse_backup_request(payload)
+        elif workflow == "copy":
+            parse_copy_request(payload)
         else:
             raise CliError(f"unknown workflow {workflow!r}; schedules start {', '.join(WORKFLOWS)}")
     except InvalidInputError as error:

@@ -711,6 +711,25 @@ def point_in_time_restores_stay_in_the_restorable_window(call: Call) -> None:
         )
 
 
+@rule("RestoreDBClusterToPointInTime")
+def clones_are_of_the_latest_time_of_a_cluster_with_an_instance(call: Call) -> None:
+    """A copy-on-write clone takes no ``RestoreToTime`` (it is made at the latest restorable time), and is made
+    only of a cluster that has at least one DB instance.
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBClusterToPointInTime.html (RestoreToTime:
+    "Can't be specified if the RestoreType parameter is copy-on-write") and
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Managing.Clone.html#Aurora.Managing.Clone.Limitations
+    ("You can't create a clone from an Aurora DB cluster without the DB instance").
+    """
+    if call.get("RestoreType") != "copy-on-write":
+        return
+    if call.get("RestoreToTime"):
+        raise refuse("InvalidParameterCombination", "RestoreToTime can't be specified when RestoreType is copy-on-write.")
+    source = call.model.point_in_time_source(call)
+    if source is not None and not call.model.members(source.db_cluster_identifier):
+        raise refuse("InvalidDBClusterStateFault", f"DB cluster {source.db_cluster_identifier} has no DB instances to clone.")
+
+
 @rule("BacktrackDBCluster")
 def backtracks_stay_in_the_backtrack_window(call: Call) -> None:
     """A backtrack rewinds an ``available`` Aurora MySQL cluster that has backtracking on, to a time that is neither

@@ -58,6 +58,29 @@ def test_an_input_the_workflow_would_refuse_creates_no_schedule(scheduler, tmp_p
     assert scheduler.list_schedules(GroupName="trapheus")["Schedules"] == []
 
 
+COPY_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:trapheus-copy"
+DRILL = {"source": "ledger", "isCluster": True, "lifecycle": "ledger-drill", "action": "drill"}
+
+
+@pytest.mark.parametrize(("name", "payload", "accepted"), [
+    ("weekday-drill", DRILL, True),
+    ("nightly-refresh", {**DRILL, "lifecycle": "ledger-staging", "action": "refresh",
+                         "dns": {"hostedZoneId": "Z123", "recordName": "ledger-staging.db.example.internal"}}, True),
+    ("refresh-without-dns", {**DRILL, "action": "refresh"}, False),
+])  # fmt: skip
+def test_copy_refreshes_and_drills_are_scheduled_each_with_its_own_input(scheduler, name, payload, accepted):
+    result = runner.invoke(app, ["schedule", "add", "copy", name, "--expression", "cron(0 5 ? * MON-FRI *)", "--input",
+                                 json.dumps(payload), "--role-arn", ROLE, "--state-machine-arn", COPY_MACHINE,
+                                 "--region", "us-east-1"])  # fmt: skip
+
+    names = [s["Name"] for s in scheduler.list_schedules(GroupName="trapheus")["Schedules"]]
+    if accepted:
+        assert result.exit_code == 0, result.output
+        assert scheduler.get_schedule(Name=name, GroupName="trapheus")["Target"]["Arn"] == COPY_MACHINE
+    else:
+        assert result.exit_code == 2 and "dns" in result.output and names == []
+
+
 def test_an_unknown_workflow_is_refused(scheduler):
     result = runner.invoke(app, ["schedule", "add", "nightly", "x", "--expression", "rate(1 day)", "--input", "{}",
                                  "--role-arn", ROLE, "--region", "us-east-1"])

@@ -173,6 +173,11 @@ def _survey_new_copy(found: CopySurvey, copies: list[lifecycle.CopyRecord], clie
     elif database is not None and (request.origin.point_in_time is not None or request.origin.clone):
         if status(kind, database) != "available":
             found.blockers.append(DatabaseNotAvailableError(f"{kind.label} {request.source!r} is {status(kind, database)!r}; a clone or point-in-time copy needs it 'available'"))
+        if request.origin.clone and not database.get("DBClusterMembers"):
+            found.blockers.append(InvalidInputError(
+                f"cluster {request.source!r} has no DB instance: Aurora clones only a cluster with at least one "
+                "(https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Managing.Clone.html)"
+            ))
         if request.origin.point_in_time is not None:
             window = point_in_time.read_window(kind, database, client)
             found.restore_time, refusals = point_in_time.choose_time(window, request.origin.point_in_time)
