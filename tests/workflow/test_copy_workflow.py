@@ -379,6 +379,16 @@ def test_a_drill_measures_rto_and_rpo_and_deletes_its_copy_without_a_final_snaps
     delete = [c for c in emulator.rds_calls.mutating() if c.operation == "DeleteDBCluster"]
     assert delete and delete[0].params.get("SkipFinalSnapshot") is True
     assert "CNAME" not in source.records(zone)
+    # trapheus report <execution>: read from the run's output as the command reads it, and rendered
+    from rich.console import Console
+
+    from trapheus_cli.reports import render, report_of
+
+    name, found = report_of(stack.client("stepfunctions"), result.arn)
+    console = Console(width=200, record=True)
+    console.print(render(found, name))
+    shown = console.export_text()
+    assert found == report and "rto" in shown.lower() and report["copy"] in shown
 
 
 def test_a_copy_of_a_snapshot_arn_with_no_live_source_takes_the_configuration_given(emulator, stack, zone, alerts):

@@ -13,6 +13,12 @@ from typing import Any
 from trapheus.run_report import _at, _seconds
 
 
+def _age(then: str | None, now: str | None) -> float | None:
+    """How old the data was when the run started; RDS's clock and Step Functions' may disagree by a moment."""
+    seconds = _seconds(then, now)
+    return None if seconds is None else max(seconds, 0.0)
+
+
 def _checks(state: dict) -> list[dict[str, Any]]:
     checks = []
     if state.get("twin"):
@@ -57,6 +63,6 @@ def build(state: dict, ended_at: str) -> dict[str, Any]:
         "availableAt": available,
         "endedAt": ended_at,
         "rtoSeconds": _seconds(started, available) if drill else None,
-        "rpoSeconds": _seconds(data_time, started) if drill else None,
+        "rpoSeconds": _age(data_time, started) if drill else None,
         "skipped": state.get("skipped"),
     }
