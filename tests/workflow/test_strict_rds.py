@@ -468,7 +468,7 @@ def test_point_in_time_restores_stay_in_the_restorable_window(aws, rds):
                                             RestoreToTime=ago(hours=2), RestoreType="full-copy")
 
 
-def test_a_clone_is_made_at_the_latest_time_of_a_cluster_that_has_an_instance(aws, rds):
+def test_clones_are_of_the_latest_time_of_a_cluster_with_an_instance(aws, rds):
     cluster(aws)
     with aws.settled():
         rds.create_db_cluster(DBClusterIdentifier="empty", Engine="aurora-mysql", MasterUsername="admin",
