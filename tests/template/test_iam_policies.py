@@ -157,7 +157,9 @@ SETS = sorted(PARAMETER_SETS)
 MANAGED_KINDS = ("db", "cluster", "snapshot", "cluster-snapshot")
 # RDS for Oracle multi-tenant (CDB) tenant databases: marked required for snapshots, nothing trapheus handles
 TENANT_TYPES = {"tenant-database", "snapshot-tenant-database"}
-RDS_ARN = re.compile(r"^arn:\$\{AWS::Partition\}:rds:(?:\$\{AWS::Region\}|\*):\$\{AWS::AccountId\}:([a-z-]+):(.+)$")
+RDS_ARN = re.compile(r"^arn:\$\{AWS::Partition\}:rds:(?:\$\{AWS::Region\}|\*):(?:\$\{AWS::AccountId\}|\*):([a-z-]+):(.+)$")
+# an RDS ARN of any account: only the copy role's snapshots (shared with this account)
+ANY_ACCOUNT = re.compile(r"^arn:\$\{AWS::Partition\}:rds:(?:\$\{AWS::Region\}|\*):\*:")
 # The copy workflow's databases are named by their lifecycle, not by ManagedDatabasePattern: its role creates only
 # databases whose request carries the lifecycle tag, changes and deletes only databases that carry it, and names
 # snapshots only for the final snapshots of retired copies (final-<copy>).
@@ -166,6 +168,7 @@ LIFECYCLE_TAG_CONDITIONS = (
     {"Null": {"aws:ResourceTag/trapheus:lifecycle": "false"}},
 )
 FINAL_SNAPSHOT_NAME = "final-*"
+COPY_NAME = "*-2???????-????*"  # <lifecycle>-<YYYYMMDD-HHMM>[-suffix][-member]
 
 
 def scoped_to_copies(where: str, statement: dict, kind: str, name: str) -> bool:
@@ -174,7 +177,7 @@ def scoped_to_copies(where: str, statement: dict, kind: str, name: str) -> bool:
         return False
     if kind in ("snapshot", "cluster-snapshot") and name == FINAL_SNAPSHOT_NAME:
         return True
-    return name == "*" and statement.get("Condition") in LIFECYCLE_TAG_CONDITIONS
+    return name in ("*", COPY_NAME) and statement.get("Condition") in LIFECYCLE_TAG_CONDITIONS
 
 
 # The roles that reach snapshots in any Region (the backup workflow's copies to other Regions), and only snapshots.
@@ -307,6 +310,43 @@ def test_only_backup_roles_reach_other_regions_and_only_their_snapshots(paramete
             if isinstance(text, str) and text.startswith("arn:${AWS::Partition}:rds:*:"):
                 assert where.split("/")[0] in ANY_REGION_SNAPSHOT_ROLES, f"{where}: {text}"
                 assert rds_arn(resource)[0] in ("snapshot", "cluster-snapshot"), f"{where}: {text}"
+
+
+@pytest.mark.parametrize("parameter_set", SETS)
+def test_only_the_copy_role_names_other_accounts_and_only_shared_snapshots_it_restores(parameter_set):
+    found = 0
+    for where, statement in allow_statements(rendered(parameter_set)):
+        for resource in as_list(statement["Resource"]):
+            text = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
+            if isinstance(text, str) and ANY_ACCOUNT.match(text):
+                found += 1
+                assert where.startswith("CopyRole/"), where
+                assert rds_arn(resource)[0] in ("snapshot", "cluster-snapshot"), text
+                assert statement["Condition"] == LIFECYCLE_TAG_CONDITIONS[0], where
+                assert {a for a in actions_of(statement) if a.startswith("rds:Restore")}, where
+    assert found == 2, "the copy role restores snapshots shared with the account (instance and cluster)"
+
+
+def test_the_copy_role_creates_only_tagged_copies_and_changes_only_what_carries_the_tag():
+    copy = [(where, s) for where, s in allow_statements(rendered("everything-on")) if where.startswith("CopyRole/")]
+    creates = {"rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot", "rds:RestoreDBInstanceToPointInTime",
+               "rds:RestoreDBClusterToPointInTime", "rds:CreateDBInstance"}  # fmt: skip
+    changes = {"rds:ModifyDBInstance", "rds:ModifyDBCluster", "rds:AddRoleToDBInstance", "rds:AddRoleToDBCluster",
+               "rds:DeleteDBInstance", "rds:DeleteDBCluster"}  # fmt: skip
+    for _, statement in copy:
+        actions = set(actions_of(statement))
+        databases = [arn for arn in map(rds_arn, as_list(statement["Resource"])) if arn and arn[0] in ("db", "cluster")]
+        if actions & creates and databases:
+            assert statement["Condition"] == LIFECYCLE_TAG_CONDITIONS[0], statement.get("Sid")
+        if actions & changes and databases:
+            assert statement["Condition"] == LIFECYCLE_TAG_CONDITIONS[1], statement.get("Sid")
+        if "rds:AddTagsToResource" in actions and databases:
+            assert statement["Condition"] in LIFECYCLE_TAG_CONDITIONS, statement.get("Sid")
+            if statement["Condition"] == LIFECYCLE_TAG_CONDITIONS[0]:
+                assert {name for _, name in databases} == {COPY_NAME}, "a new tag only on a copy's name"
+    route53 = [s for _, s in copy if any(a.startswith("route53:Change") for a in actions_of(s))]
+    assert route53 and all(s["Condition"] == {"ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["CNAME", "TXT"]}}
+                           for s in route53)  # fmt: skip
 
 
 @pytest.mark.parametrize("parameter_set", SETS)

@@ -293,6 +293,18 @@ def _stages(found: CopySurvey) -> dict[str, bool]:
     }
 
 
+POLL_LOOPS = 6  # the copy, its members, configuration, password, protection and DNS change, each polled in turn
+
+
+def longest_run_minutes(request: CopyRequest, settings: Mapping[str, int]) -> int:
+    """How long a run can hold its lifecycle's lock: every poll loop to its last attempt, the approval wait and the
+    delay before retiring. The lock outlives it, so that an expired lock never lets a scheduled run interleave."""
+    polls = POLL_LOOPS * int(settings.get("maxAttempts", 240)) * int(settings.get("pollSeconds", 30))
+    approval = request.approval_timeout_minutes * 60 if request.approve else 0
+    retire = request.retire_after_seconds if request.action is Action.REFRESH else 0
+    return (polls + approval + retire) // 60 + 60
+
+
 def _restore_name(found: CopySurvey) -> str | None:
     """How the restore names the snapshot: this account's own by its identifier, a shared one by its ARN."""
     snapshot = found.snapshot or {}
@@ -304,7 +316,7 @@ def _restore_name(found: CopySurvey) -> str | None:
 def run_state(found: CopySurvey, environ: Mapping[str, str], settings: dict[str, int]) -> dict[str, Any]:
     """The state every later step works from."""
     request = found.request
-    minutes = int(environ.get("LOCK_TIMEOUT_MINUTES") or 720)
+    minutes = max(int(environ.get("LOCK_TIMEOUT_MINUTES") or 720), longest_run_minutes(request, settings))
     snapshot = found.snapshot or {}
     created = snapshot.get("SnapshotCreateTime")
     return {
