@@ -649,3 +649,30 @@ def test_alerts_that_cannot_be_sent_do_not_change_how_a_run_ends(emulator, stack
     assert {"Email alert not sent", "Slack alert not sent", "SNS alert not sent"} <= set(refused.entered_states)
     assert {"Request not sent by email", "Request not sent by Slack"} <= set(rejected.entered_states)
     assert rejected.status == "FAILED" and rejected.error == "ApprovalRejected"
+
+
+def test_a_promotion_that_would_leave_a_name_on_the_copy_it_replaces_is_refused(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    second_name = {"hostedZoneId": zone, "recordName": f"reports.{source.record_name}", "ttl": 60}
+    both = source.copy_input(zone)
+    both["dns"] = [both["dns"], second_name]
+    first = run(stack, both)
+    assert first.status == "SUCCEEDED", (first.error, first.cause)
+
+    one = run(stack, source.copy_input(zone))
+
+    assert one.status == "FAILED" and one.error == "InvalidInputError" and "also reached by" in one.cause
+    assert [c.identifier for c in source.copies()] == [first.output["copy"]["identifier"]], "nothing was made"
+
+
+def test_a_lock_that_cannot_be_taken_fails_the_run_with_an_alert_and_changes_nothing(emulator, stack, zone, alerts):
+    from trapheus_local import strict_dynamodb
+
+    source = Source(emulator, is_cluster=False)
+    strict_dynamodb.current().fail("PutItem", stack.physical_id("LockTable"), code="AccessDeniedException", times=1)
+
+    result = run(stack, source.copy_input(zone))
+
+    assert result.status == "FAILED" and result.error == "DynamoDB.AccessDeniedException", (result.error, result.cause)
+    assert not emulator.rds_calls.mutating() and not source.copies()
+    assert alerts.name(source.lifecycle)

@@ -132,3 +132,18 @@ def test_final_snapshot_names_fit_the_cluster_snapshot_limit_and_keep_their_pref
     long_copy = CopyRecord("a" * 60, True, "l", "s", "retired", "", "available", None, None, "arn")
     name = final_snapshot_name(long_copy)
     assert len(name) <= 63 and name.startswith("final-")
+
+
+def test_a_rotated_password_replaces_rds_management_of_the_sources():
+    managed = {**SOURCE, "settings": {**SOURCE["settings"], "ManageMasterUserPassword": True, "MasterUserSecretKmsKeyId": "k"}}
+    started = datetime(2026, 11, 30, 4, 12, tzinfo=timezone.utc)
+    rotated = copy_configuration(parse({**BASE, "modify": {"masterPassword": "rotate"}}), "c-20261130-0412", managed, started, {})
+    kept = copy_configuration(parse(BASE), "c-20261130-0412", managed, started, {})
+    assert "ManageMasterUserPassword" not in rotated["settings"] and "MasterUserSecretKmsKeyId" not in rotated["settings"]
+    assert kept["settings"]["ManageMasterUserPassword"] is True
+
+
+def test_more_dns_names_than_a_tag_can_hold_are_refused():
+    names = [{"hostedZoneId": "Z123", "recordName": f"name-{n:02d}-{'x' * 40}.db.example.internal"} for n in range(6)]
+    with pytest.raises(InvalidInputError, match="fewer"):
+        parse({**BASE, "dns": names})

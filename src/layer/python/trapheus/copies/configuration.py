@@ -96,6 +96,10 @@ def apply_modification(kind_is_cluster: bool, configuration: dict[str, Any], mod
         settings[PROTECTION] = modify.deletion_protection
     if modify.master_password == "managed":
         settings["ManageMasterUserPassword"] = True
+    if modify.master_password == "rotate":
+        # trapheus sets the password: the copy does not take over RDS's management of the source's
+        settings.pop("ManageMasterUserPassword", None)
+        settings.pop("MasterUserSecretKmsKeyId", None)
     return changed
 
 

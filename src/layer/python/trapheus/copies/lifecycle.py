@@ -67,6 +67,8 @@ class CopyRecord:
     port: int | None
     arn: str
     members: tuple[str, ...] = field(default_factory=tuple)
+    managed_password: bool = False  # RDS manages its master password (MasterUserSecret)
+    dns: tuple[str, ...] = ()  # a promoted copy: the DNS names (<zone>/<name>) its promotion pointed at it
 
     @property
     def kind(self) -> DatabaseKind:
@@ -121,6 +123,8 @@ def record_of(kind: DatabaseKind, description: dict) -> CopyRecord | None:
         port=port,
         arn=str(description[kind.arn_key]),
         members=tuple(member_ids(description)) if kind is CLUSTER else (),
+        managed_password=bool(description.get("MasterUserSecret")),
+        dns=tuple(key for key in found.get(tags.DNS, "").split(" ") if key),
     )
 
 
@@ -145,13 +149,17 @@ def find_copies(
     return sorted(found, key=lambda r: (r.created, r.identifier), reverse=True)
 
 
-def set_stage(copy: CopyRecord, stage: Stage, rds: Any = None) -> None:
-    """Tag the copy and each of its members with ``stage``."""
+def set_stage(copy: CopyRecord, stage: Stage, rds: Any = None, dns_names: Iterable[str] = ()) -> None:
+    """Tag the copy and each of its members with ``stage`` (a promoted copy: and the DNS names pointing at it)."""
     client = rds or clients.client("rds")
+    added = [{"Key": tags.STAGE, "Value": stage.value}]
+    names = " ".join(sorted(dns_names))
+    if names:
+        added.append({"Key": tags.DNS, "Value": names})
     arns = [copy.arn]
     for member in copy.members:
         description = client.describe_db_instances(DBInstanceIdentifier=member)["DBInstances"][0]
         arns.append(description["DBInstanceArn"])
     for arn in arns:
         with aws_errors(RestoreError, f"tagging {arn} as {stage.value}"):
-            client.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": tags.STAGE, "Value": stage.value}])
+            client.add_tags_to_resource(ResourceName=arn, Tags=added)

@@ -43,6 +43,7 @@ INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
 PASSWORD_CHOICES = ("rotate", "managed")
 DEFAULT_APPROVAL_MINUTES = 24 * 60
 MIN_RETIRE_MINUTES = 10
+MAX_TAG_VALUE = 256  # RDS tag values (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Tagging.html)
 
 
 class Action(str, Enum):
@@ -289,6 +290,8 @@ def _check_combination(request: CopyRequest, data: dict[str, Any]) -> None:
     action = request.action
     if action.promotes and not request.dns:
         raise InvalidInputError(f"action {action.value!r} points a DNS name at the copy: give 'dns' (hostedZoneId, recordName)")
+    if len(" ".join(target.key for target in request.dns)) > MAX_TAG_VALUE:
+        raise InvalidInputError(f"the DNS names are more than a promoted copy's tag can name ({MAX_TAG_VALUE} characters): give fewer")
     if request.source is None and action.makes_copy and not request.origin.snapshot_arn:
         raise InvalidInputError("'source' is required, except for a copy of a snapshot given by its ARN")
     if request.readers is not None and not request.is_cluster:

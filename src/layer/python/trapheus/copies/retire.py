@@ -43,7 +43,9 @@ def retire(lifecycle_name: str, keep: int, final_snapshot: bool, rds: Any = None
     client = rds or clients.client("rds")
     done = []
     for copy in to_retire(lifecycle.find_copies(lifecycle_name, rds=client), keep):
-        final = final_snapshot_name(copy) if final_snapshot and copy.status == "available" else None
+        # RDS snapshots a stopped instance on delete; a stopped cluster must be started first (USER_DeleteCluster.html)
+        snapshottable = copy.status == "available" or (copy.status == "stopped" and not copy.is_cluster)
+        final = final_snapshot_name(copy) if final_snapshot and snapshottable else None
         if final_snapshot and final is None and copy.status not in ("deleting",):
             # a final snapshot needs an available database: leave it for the next run rather than lose it
             done.append({"identifier": copy.identifier, "result": "waiting", "status": copy.status, "finalSnapshot": None})

@@ -22,7 +22,7 @@ from trapheus.copies.configuration import apply_modification
 from trapheus.copies.request import from_state
 from trapheus.copies.tags import Stage
 from trapheus.databases import capture, describe, find, status
-from trapheus.errors import DatabaseNotAvailableError, DatabaseNotFoundError, InvalidInputError, RestoreError
+from trapheus.errors import DatabaseNotAvailableError, DatabaseNotFoundError, IdentifierInUseError, InvalidInputError, RestoreError
 from trapheus.kinds import DatabaseKind, kind_for
 from trapheus.sources import RestoreSource
 
@@ -77,7 +77,12 @@ def _source(event: dict) -> RestoreSource:
 
 
 def make(event: dict) -> dict:
-    kind, identifier, _ = _copy(event)
+    kind, identifier, copy = _copy(event)
+    existing = find(kind, identifier, clients.client("rds"))
+    ours = existing is not None and (lifecycle.record_of(kind, existing) or None)
+    if existing is not None and not (ours and ours.lifecycle == copy.get("lifecycle") and ours.stage == Stage.NEW.value):
+        # free at the survey: only this run's own restore, retried, may be there now
+        raise IdentifierInUseError(f"{kind.label} {identifier!r} appeared since the survey and is not this run's copy")
     outcome = restore.restore_twin(kind, _source(event), identifier, event["configuration"], NO_ORIGINAL)
     return {"result": "restoring", **outcome}
 
@@ -161,10 +166,12 @@ def after_promotion(event: dict) -> dict:
     """The promoted copy is tagged promoted; the copies DNS pointed at before become retired."""
     record = _record(event)
     client = clients.client("rds")
-    lifecycle.set_stage(record, Stage.PROMOTED, client)
+    written = {target.key for target in _targets(event)}
+    lifecycle.set_stage(record, Stage.PROMOTED, client, dns_names=written)
     retired = []
     for other in lifecycle.find_copies(record.lifecycle, rds=client):
-        if other.identifier != record.identifier and other.stage == Stage.PROMOTED.value:
+        # the survey refused a promotion that leaves a name on the copy it replaces: none points at it now
+        if other.identifier != record.identifier and other.stage == Stage.PROMOTED.value and set(other.dns) <= written:
             lifecycle.set_stage(other, Stage.RETIRED, client)
             retired.append(other.identifier)
     return {"promoted": record.identifier, "retired": retired}

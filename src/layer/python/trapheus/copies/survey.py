@@ -223,6 +223,11 @@ def _survey_existing_copy(found: CopySurvey, copies: list[lifecycle.CopyRecord])
     found.existing = candidates[0]
     found.copy = found.existing.identifier
     found.members = list(found.existing.members)
+    if request.modify.master_password == "rotate" and found.existing.managed_password:
+        found.blockers.append(InvalidInputError(
+            f"copy {found.copy!r} has its master password managed by RDS (Secrets Manager): RDS refuses a password "
+            "of trapheus's beside it; use \"masterPassword\": \"managed\", or make a new copy with \"rotate\""
+        ))
     if request.action is Action.PROMOTE and found.existing.status != "available":
         found.blockers.append(DatabaseNotAvailableError(f"copy {found.copy!r} is {found.existing.status!r}; only an available copy is promoted"))
     if request.action is Action.PROMOTE and found.existing.stage == Stage.PROMOTED.value:
@@ -257,7 +262,16 @@ def survey(
     elif request.action.on_existing_copy:
         _survey_existing_copy(found, copies)
     if request.action.promotes:
-        found.promoted = [c.identifier for c in copies if c.stage == Stage.PROMOTED.value and c.identifier != found.copy]
+        promoted = [c for c in copies if c.stage == Stage.PROMOTED.value and c.identifier != found.copy]
+        found.promoted = [c.identifier for c in promoted]
+        asked = {target.key for target in request.dns}
+        for copy in promoted:
+            left = sorted(set(copy.dns) - asked)
+            if left:
+                found.blockers.append(InvalidInputError(
+                    f"copy {copy.identifier!r} is also reached by {', '.join(left)}: promote with every DNS name of the "
+                    "lifecycle, so that the copy it replaces can be retired"
+                ))
     if request.action.retires:
         from trapheus.copies.retire import to_retire  # the retire stage decides again when it runs
 

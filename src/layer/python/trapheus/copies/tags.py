@@ -13,6 +13,7 @@ LIFECYCLE = "trapheus:lifecycle"
 SOURCE = "trapheus:source"
 STAGE = "trapheus:stage"
 CREATED = "trapheus:created"
+DNS = "trapheus:dns"  # on a promoted copy: the <zone>/<name> keys that point at it, comma separated
 
 
 class Stage(str, Enum):
