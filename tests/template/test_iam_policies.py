@@ -345,8 +345,9 @@ def test_the_copy_role_creates_only_tagged_copies_and_changes_only_what_carries_
             if statement["Condition"] == LIFECYCLE_TAG_CONDITIONS[0]:
                 assert {name for _, name in databases} == {COPY_NAME}, "a new tag only on a copy's name"
     route53 = [s for _, s in copy if any(a.startswith("route53:Change") for a in actions_of(s))]
-    assert route53 and all(s["Condition"] == {"ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["CNAME", "TXT"]}}
-                           for s in route53)  # fmt: skip
+    assert route53 and all(s["Condition"] == {"ForAllValues:StringEquals": {
+        "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME", "TXT"], "route53:ChangeResourceRecordSetsActions": ["UPSERT"]}}
+        for s in route53)  # fmt: skip
 
 
 @pytest.mark.parametrize("parameter_set", SETS)

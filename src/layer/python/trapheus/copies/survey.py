@@ -275,7 +275,13 @@ def survey(
     if request.action.retires:
         from trapheus.copies.retire import to_retire  # the retire stage decides again when it runs
 
-        found.would_retire = [c.identifier for c in to_retire(copies, request.keep, assume_retired=found.promoted)]
+        retiring = to_retire(copies, request.keep, assume_retired=found.promoted)
+        found.would_retire = [c.identifier for c in retiring]
+        if request.final_snapshot:  # each retired copy leaves its final snapshot, under the account's manual quota
+            needs = {"ManualClusterSnapshots" if c.is_cluster else "ManualSnapshots": 0 for c in retiring}
+            for c in retiring:
+                needs["ManualClusterSnapshots" if c.is_cluster else "ManualSnapshots"] += 1
+            found.blockers.extend(quotas.shortfalls(needs, client))
     refusal = hooks.not_allowed(request.verify_function, env)
     if refusal is not None:
         found.blockers.append(refusal)
