@@ -12,10 +12,12 @@ in top-level steps: creating the table, starting the export.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from moto.dynamodb.models.table_export import TableExport
 from support.slack import SlackListener
 from support.table_fixtures import all_items, contents, create_table, items, put_items
 
@@ -75,6 +77,13 @@ def _stop_at(emulator: Emulator, stack: Deployment, gate: strict_dynamodb.Gate, 
     stopped = stack.wait(arn)
     assert stopped.status == "ABORTED", (stopped.error, stopped.cause, stopped.entered_states)
     return stopped
+
+
+def _exports_written() -> None:
+    """moto writes an export's files from a thread of its own, started by the call: wait for those threads."""
+    for thread in threading.enumerate():
+        if isinstance(thread, TableExport):
+            thread.join(GATE_TIMEOUT)
 
 
 def _clean_up(emulator: Emulator, stack: Deployment, stopped: ExecutionResult) -> ExecutionResult:
@@ -146,6 +155,7 @@ def test_a_stopped_backup_is_discarded(emulator, stack, model):
 
     stopped = _stop_at(emulator, stack, model.hold("ExportTableToPointInTime", "sessions"), BACKUP,
                        {"table": "sessions", "method": "export"})  # fmt: skip
+    _exports_written()
     written = s3.list_objects_v2(Bucket=bucket, Prefix="backups/sessions/").get("KeyCount")
     cleanup = _clean_up(emulator, stack, stopped)
 

@@ -38,7 +38,7 @@ from trapheus.names import derive_names
 from trapheus.snapshots import find_snapshot
 from trapheus_cli import executions
 from trapheus_cli.aws import Aws, Target
-from trapheus_cli.locate import find_state_machine
+from trapheus_cli.locate import LOGICAL_ID
 from trapheus_cli.steps import Outcome
 from trapheus_cli.views import duration, status_text, steps_table, summary
 from trapheus_local.samples import STACK_PARAMETERS
@@ -242,9 +242,9 @@ class Demo:
             },
             stack_name=DEFAULT_STACK_NAME,
         )
-        self.machine = find_state_machine(
-            self.aws.stepfunctions, self.aws.cloudformation, stack_name=DEFAULT_STACK_NAME
-        )
+        # the machine this deployment created (`trapheus restore` finds it from the stack or by name:
+        # tests/unit/cli/test_locate_and_views.py); asking CloudFormation here would load its emulation
+        self.machine = self.deployment.state_machine_arn(LOGICAL_ID)
 
     def create_samples(self) -> None:
         from trapheus_local import samples

@@ -31,6 +31,12 @@ Each change keeps results the same; it only stops work being redone:
 - A state that waits for a child execution (``startExecution.sync``) looks at it
   every half second of real time; a few milliseconds do, since the child runs
   in-process and its waiting is on the virtual clock.
+- Every error answer (a ``DBInstanceNotFound`` that a lookup expects, say) made moto
+  build the service's whole error table again (it makes a new, empty cache each
+  time): the tables are kept per service, as moto's own cache meant to.
+- Every request listed the response class's methods with ``inspect.getmembers``
+  to see whether the action is one; the list is kept per class (and made again
+  when a class gains or loses an attribute).
 """
 
 from __future__ import annotations
@@ -137,6 +143,31 @@ def _moto_validate() -> Callable[..., None]:
     return StepFunctionsParserBackend._validate_definition
 
 
+_ERROR_TABLES: dict[str, Any] = {}  # serviceId -> moto's ErrorLookup for it (service models do not change)
+
+
+def _shared_error_tables(factory: Any) -> None:
+    """``ErrorLookupFactory.__init__`` with one cache for every factory (moto makes a new factory per error)."""
+    factory._error_lut_cache = _ERROR_TABLES
+
+
+def _method_names(original: Callable[[object], list[str]]) -> Callable[[object], list[str]]:
+    """``method_names_from_class`` kept per class; a class that gains or loses an attribute is listed again."""
+    listed: dict[tuple[Any, ...], list[str]] = {}
+
+    def method_names_from_class(clazz: object) -> list[str]:
+        mro = getattr(clazz, "__mro__", None)
+        if mro is None:
+            return original(clazz)
+        key = (clazz, *(len(vars(base)) for base in mro))
+        names = listed.get(key)
+        if names is None:
+            names = listed[key] = original(clazz)
+        return list(names)
+
+    return method_names_from_class
+
+
 class _ClientsMadeOnce:
     """Stands in for ``boto3`` inside the interpreter's client factory: one client per kind of call."""
 
@@ -154,8 +185,10 @@ class _ClientsMadeOnce:
 
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
-    """Parse definitions and JSONPaths once, reuse the interpreter's clients, skip sample AMIs and poll nested
-    executions quickly, for the block."""
+    """Parse definitions and JSONPaths once, reuse the interpreter's clients, skip sample AMIs, poll nested
+    executions quickly, and keep moto's error tables and response methods, for the block."""
+    from moto.core import errors as moto_errors
+    from moto.core import responses as moto_responses
     from moto.stepfunctions.parser.asl.component.common.path import result_path
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
@@ -173,5 +206,7 @@ def installed() -> Iterator[None]:
         mock.patch.object(result_path, "parse", _parse),
         mock.patch.dict(os.environ, no_sample_amis),
         mock.patch.object(state_task_service_callback, "time", _QuickLooks()),
+        mock.patch.object(moto_errors.ErrorLookupFactory, "__init__", _shared_error_tables),
+        mock.patch.object(moto_responses, "method_names_from_class", _method_names(moto_responses.method_names_from_class)),
     ):
         yield
