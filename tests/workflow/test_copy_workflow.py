@@ -453,6 +453,23 @@ def test_a_plan_says_what_a_refresh_would_do_and_changes_nothing(emulator, stack
     assert not emulator.rds_calls.mutating() and not source.copies()
 
 
+def test_promote_and_retire_find_the_lifecycles_copies_of_either_kind(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=True)
+    made = run(stack, source.copy_input(zone, "new"))
+    assert made.status == "SUCCEEDED", (made.error, made.cause)
+    promote = source.copy_input(zone, "promote")
+    del promote["isCluster"], promote["source"]
+
+    result = run(stack, promote)
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.output["copy"] == {**result.output["copy"], "identifier": made.output["copy"]["identifier"], "isCluster": True}
+    assert source.copies()[0].stage == "promoted"
+    modified = run(stack, {"lifecycle": source.lifecycle, "action": "modify", "modify": {"backupRetentionPeriod": 1}})
+    assert modified.status == "SUCCEEDED", (modified.error, modified.cause)
+    assert source.copies()[0].stage == "promoted", "a modified promoted copy stays promoted, so the next promotion retires it"
+
+
 def test_a_plan_names_what_stands_in_the_way(emulator, stack, zone, alerts):
     source = Source(emulator, is_cluster=False)
     _put_record(emulator, zone, source.record_name, "CNAME", "legacy.example.internal")
@@ -460,7 +477,7 @@ def test_a_plan_names_what_stands_in_the_way(emulator, stack, zone, alerts):
     result = run(stack, {"plan": source.copy_input(zone)})
 
     assert result.status == "SUCCEEDED"
-    assert [b for b in result.output["plan"]["blockers"] if b.startswith("DnsOwnershipError")]
+    assert [b for b in result.output["plan"]["blockers"] if b["error"] == "DnsOwnershipError" and source.record_name in b["message"]]
 
 
 def test_a_second_run_on_a_lifecycle_is_refused_while_the_first_holds_the_lock(emulator, stack, zone, alerts):
@@ -497,12 +514,15 @@ def test_modify_rotates_the_password_into_a_secret_protects_and_marks_the_copy(e
     assert {"Set a new master password", "Protect the copy", "Modify the copy"} <= set(result.entered_states)
 
 
-def test_a_new_copy_with_a_modify_stage_gets_it_at_once(emulator, stack, zone, alerts):
+def test_a_new_copy_with_a_modify_stage_gets_it_at_once(emulator, stack, zone, verify, alerts):
     source = Source(emulator, is_cluster=True)
 
-    result = run(stack, source.copy_input(zone, "new", readers=0, modify={"deletionProtection": True, "masterPassword": "rotate"}))
+    result = run(stack, source.copy_input(zone, "new", readers=0, verify={"functionArn": verify.passes},
+                                          modify={"deletionProtection": True, "masterPassword": "rotate"}))
 
     assert result.status == "SUCCEEDED", (result.error, result.cause)
+    (told,) = [call.event for call in emulator.runtime.invocations if call.logical_id == "smoke-query-passes"]
+    assert told["masterUserSecretArn"] == result.output["password"]["secretArn"], "the verify function can sign in"
     (copy,) = source.copies()
     assert copy.members == (f"{copy.identifier}-1",) and copy.stage == "modified"
     cluster = emulator.client("rds").describe_db_clusters(DBClusterIdentifier=copy.identifier)["DBClusters"][0]
@@ -647,7 +667,7 @@ def test_alerts_that_cannot_be_sent_do_not_change_how_a_run_ends(emulator, stack
 
     assert (refused.status, refused.error) == ("FAILED", "InvalidInputError")
     assert {"Email alert not sent", "Slack alert not sent", "SNS alert not sent"} <= set(refused.entered_states)
-    assert {"Request not sent by email", "Request not sent by Slack"} <= set(rejected.entered_states)
+    assert {"Request not sent by email", "Request not sent by Slack", "Request not sent by SNS"} <= set(rejected.entered_states)
     assert rejected.status == "FAILED" and rejected.error == "ApprovalRejected"
 
 

@@ -58,10 +58,15 @@ def target(kind: DatabaseKind, identifier: str, original: str, workflow: str, rd
         "engine": description.get("Engine"),
         "endpoint": endpoint,
         "port": port,
-        "masterUserSecretArn": (description.get("MasterUserSecret") or {}).get("SecretArn"),
+        # RDS's own secret, or the one a copy's rotated password was written to (tagged trapheus:secret)
+        "masterUserSecretArn": (description.get("MasterUserSecret") or {}).get("SecretArn") or _tagged_secret(description),
         "workflow": workflow,
         "original": original,
     }
+
+
+def _tagged_secret(description: dict) -> str | None:
+    return next((t["Value"] for t in description.get("TagList") or [] if t.get("Key") == "trapheus:secret"), None)
 
 
 def _answer(payload: bytes) -> Any:

@@ -124,7 +124,7 @@ class Modification:
 class CopyRequest:
     lifecycle: str
     action: Action
-    is_cluster: bool
+    is_cluster: bool | None  # None: an action on existing copies, of either kind
     source: str | None = None
     origin: Origin = field(default_factory=lambda: Origin(snapshot=LATEST))
     dns: tuple[dns.DnsTarget, ...] = ()
@@ -197,7 +197,7 @@ def _text(value: Any, name: str, pattern: re.Pattern[str] | None = None, hint: s
     return value
 
 
-def _origin(data: dict[str, Any], action: Action, is_cluster: bool) -> Origin:
+def _origin(data: dict[str, Any], action: Action, is_cluster: bool | None) -> Origin:
     if action is Action.CLONE:
         if "from" in data and data["from"] != {"clone": True}:
             raise InvalidInputError("action 'clone' makes a copy-on-write clone: leave 'from' out, or give {\"clone\": true}")
@@ -296,6 +296,14 @@ def _check_combination(request: CopyRequest, data: dict[str, Any]) -> None:
         raise InvalidInputError("'source' is required, except for a copy of a snapshot given by its ARN")
     if request.readers is not None and not request.is_cluster:
         raise InvalidInputError("'readers' is the number of Aurora readers: an instance has none")
+    if request.modify.cluster_parameter_group and request.is_cluster is False:
+        raise InvalidInputError("'modify.clusterParameterGroup' is an Aurora cluster's: an instance takes 'dbParameterGroup'")
+    if not request.modify.empty and not (action.makes_copy or action is Action.MODIFY):
+        raise InvalidInputError(f"'modify' changes a copy this run makes, or one the modify action names; action {action.value!r} does neither")
+    if request.verify_function and action not in (Action.VERIFY, Action.PROMOTE) and not action.makes_copy:
+        raise InvalidInputError(f"'verify' checks a copy before it is used; action {action.value!r} checks none")
+    if request.dns and not action.promotes:
+        raise InvalidInputError(f"'dns' names where a promotion points; action {action.value!r} promotes nothing")
     if request.approve and not action.promotes:
         raise InvalidInputError(f"'approve' pauses before a promotion; action {action.value!r} promotes nothing")
     if request.copy is not None and not action.on_existing_copy:
@@ -306,8 +314,8 @@ def _check_combination(request: CopyRequest, data: dict[str, Any]) -> None:
         raise InvalidInputError('action \'verify\' needs \'verify\': {"functionArn": "<your Lambda function>"}')
     if request.minimum_age_hours is not None and not action.makes_copy:
         raise InvalidInputError(f"'minimumAgeHours' skips making a copy; action {action.value!r} makes none")
-    if action is Action.DRILL and (request.dns or not request.modify.empty and request.modify.master_password == "rotate"):
-        raise InvalidInputError("a drill makes a copy, checks it and deletes it: it takes no 'dns' and no password rotation")
+    if action is Action.DRILL and request.modify.master_password == "rotate":
+        raise InvalidInputError("a drill makes a copy, checks it and deletes it: it takes no password rotation")
     if request.configuration is not None and not request.origin.snapshot_arn:
         raise InvalidInputError("'configuration' describes the source of a snapshot given by its ARN (a DR copy); here the source is read")
     for name in ("keep", "finalSnapshot"):
@@ -330,11 +338,12 @@ def parse(data: Any) -> CopyRequest:
         action = None
     if action is None:
         raise InvalidInputError(f"'action' must be one of {', '.join(a.value for a in Action)}, got {data.get('action')!r}")
-    is_cluster = require_bool(data, "isCluster")
+    # a new copy is of a cluster or of an instance; existing copies are found by their lifecycle, of either kind
+    is_cluster = require_bool(data, "isCluster") if action.makes_copy or "isCluster" in data else None
     suffix = data.get("suffix")
     if suffix is not None:
         suffix = _text(suffix, "suffix", re.compile(r"^[A-Za-z0-9]{1,12}$"), "1 to 12 letters and digits").lower()
-    room = DATABASE_ID_MAX - TIMESTAMP_LENGTH - (len(suffix) + 1 if suffix else 0) - (MEMBER_SUFFIX_LENGTH if is_cluster else 0)
+    room = DATABASE_ID_MAX - TIMESTAMP_LENGTH - (len(suffix) + 1 if suffix else 0) - (MEMBER_SUFFIX_LENGTH if is_cluster is not False else 0)
     if "lifecycle" not in data:
         raise InvalidInputError("missing required field 'lifecycle' (the name of this series of copies, such as ledger-staging)")
     lifecycle = check_identifier(data["lifecycle"], field_name="lifecycle", max_length=room, suffix="-YYYYMMDD-HHMM")

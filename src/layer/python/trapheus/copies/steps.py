@@ -133,6 +133,8 @@ def rotate_password(event: dict) -> dict:
     prefix = os.environ.get("COPY_SECRET_PREFIX", "trapheus/copy/")
     tags = {lifecycle_tags.LIFECYCLE: record.lifecycle, lifecycle_tags.SOURCE: record.source}
     arn = passwords.rotate_master_password(record.kind, record.identifier, prefix + record.identifier, tags)
+    # on the copy too: its verify function and `trapheus copy list` find the secret there
+    clients.client("rds").add_tags_to_resource(ResourceName=record.arn, Tags=[{"Key": lifecycle_tags.SECRET, "Value": arn}])
     return {"secretArn": arn}
 
 

@@ -124,13 +124,13 @@ def _source_configuration(found: CopySurvey, database: dict | None, client: Any,
     if database is not None:
         found.configuration_from = "source"
         return capture(kind, str(request.source), client)
+    if request.configuration is not None:
+        found.configuration_from = "input"
+        return {"kind": kind.name, "settings": {}, "tags": [], "roles": [], "members": []}
     recorded = _dr_configuration(found, environ)
     if recorded is not None:
         found.configuration_from = "DR configuration record"
         return recorded
-    if request.configuration is not None:
-        found.configuration_from = "input"
-        return {"kind": kind.name, "settings": {}, "tags": [], "roles": [], "members": []}
     found.blockers.append(InvalidInputError(
         "the snapshot's source is not in this account and no DR configuration record was found: give 'configuration' "
         "(dbSubnetGroup, vpcSecurityGroupIds, parameter groups, instanceClass, members) in the input"
@@ -207,9 +207,10 @@ def _survey_new_copy(found: CopySurvey, copies: list[lifecycle.CopyRecord], clie
 
 def _survey_existing_copy(found: CopySurvey, copies: list[lifecycle.CopyRecord]) -> None:
     request = found.request
-    candidates = [c for c in copies if c.is_cluster == request.is_cluster and c.stage != Stage.RETIRED.value]
+    kinds = (True, False) if request.is_cluster is None else (request.is_cluster,)
+    candidates = [c for c in copies if c.is_cluster in kinds and c.stage != Stage.RETIRED.value]
     if request.copy is not None:
-        named = [c for c in copies if c.identifier == request.copy and c.is_cluster == request.is_cluster]
+        named = [c for c in copies if c.identifier == request.copy and c.is_cluster in kinds]
         if not named:
             found.blockers.append(DatabaseNotFoundError(
                 f"{found.kind.label} {request.copy!r} is not a copy of lifecycle {request.lifecycle!r} (no such database, or it "
@@ -221,6 +222,7 @@ def _survey_existing_copy(found: CopySurvey, copies: list[lifecycle.CopyRecord])
         found.blockers.append(DatabaseNotFoundError(f"lifecycle {request.lifecycle!r} has no {found.kind.label} copy to {request.action.value}"))
         return
     found.existing = candidates[0]
+    found.kind = found.existing.kind
     found.copy = found.existing.identifier
     found.members = list(found.existing.members)
     if request.modify.master_password == "rotate" and found.existing.managed_password:
@@ -289,7 +291,18 @@ def survey(
     return found
 
 
-def _stages(found: CopySurvey) -> dict[str, bool]:
+def _mark(found: CopySurvey) -> str | None:
+    """The stage tag a run gives its copy: new, or modified; a promoted copy stays promoted (the next promotion
+    retires it)."""
+    action, request = found.request.action, found.request
+    if action is Action.MODIFY:
+        return None if found.existing is not None and found.existing.stage == Stage.PROMOTED.value else Stage.MODIFIED.value
+    if action.makes_copy:
+        return (Stage.NEW if request.modify.empty else Stage.MODIFIED).value
+    return None
+
+
+def _stages(found: CopySurvey) -> dict[str, Any]:
     action = found.request.action
     request = found.request
     protect = bool((found.configuration or {}).get("settings", {}).get(PROTECTION)) or (
@@ -308,8 +321,7 @@ def _stages(found: CopySurvey) -> dict[str, bool]:
         "waitBeforeRetire": action is Action.REFRESH,
         "retire": action.retires,
         "drill": action is Action.DRILL,
-        "mark": (Stage.MODIFIED if action is Action.MODIFY or (action.makes_copy and not request.modify.empty) else Stage.NEW).value
-        if action.makes_copy or action is Action.MODIFY else None,
+        "mark": _mark(found),
     }
 
 
@@ -343,7 +355,7 @@ def run_state(found: CopySurvey, environ: Mapping[str, str], settings: dict[str,
         "request": request.to_dict(),
         "copy": {
             "identifier": found.copy,
-            "isCluster": request.is_cluster,
+            "isCluster": found.kind is CLUSTER,
             "members": found.members,
             "lifecycle": request.lifecycle,
             "source": request.source or snapshot.get(found.kind.snapshot.source_param) or "",
@@ -360,7 +372,7 @@ def run_state(found: CopySurvey, environ: Mapping[str, str], settings: dict[str,
         "configuration": found.configuration,
         "stages": _stages(found),
         "promoted": found.promoted,
-        "alertRequest": {"lifecycle": request.lifecycle, "action": request.action.value, "isCluster": request.is_cluster, "copy": found.copy},
+        "alertRequest": {"lifecycle": request.lifecycle, "action": request.action.value, "isCluster": found.kind is CLUSTER, "copy": found.copy},
         "lockTaken": False,
         "skipped": found.skipped,
         "lock": lock_window(LOCK_PREFIX + request.lifecycle, minutes),
@@ -396,5 +408,5 @@ def plan(raw_input: Any, started: datetime, rds: Any = None, environ: Mapping[st
         "promoted": found.promoted,
         "wouldRetire": found.would_retire,
         "skipped": found.skipped,
-        "blockers": [f"{type(b).__name__}: {b}" for b in found.blockers],
+        "blockers": [{"error": type(b).__name__, "message": str(b)} for b in found.blockers],
     }}

@@ -13,6 +13,7 @@ LIFECYCLE = "trapheus:lifecycle"
 SOURCE = "trapheus:source"
 STAGE = "trapheus:stage"
 CREATED = "trapheus:created"
+SECRET = "trapheus:secret"  # the ARN of the secret holding a rotated master password (the secret, never the password)
 DNS = "trapheus:dns"  # on a promoted copy: the <zone>/<name> keys that point at it, comma separated
 
 
