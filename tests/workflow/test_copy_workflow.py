@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass, field
 import time
 import uuid
 from collections.abc import Iterator
@@ -307,6 +308,7 @@ def test_an_unanswered_approval_times_out_and_removes_the_copy(emulator, stack, 
         emulator.clock.callback_patience = patience
 
     assert result.status == "FAILED" and result.error == "ApprovalTimedOut", (result.error, result.cause)
+    assert 30 * 60 <= result.virtual_seconds < 2 * 86400, "the approval's own timeout passed on the simulated clock"
     assert "Remove the half-made copy" in result.entered_states
     assert "CNAME" not in source.records(zone)
 
@@ -610,40 +612,74 @@ def test_a_copy_that_never_becomes_available_times_out_and_is_removed(emulator, 
 
 API_ERROR = "InvalidDBInstanceState"  # not transient: neither the SDK nor the workflow retries it
 # every mutating RDS call of a refresh (and of its retire stage), each failing once, in turn
+@dataclass(frozen=True)
+class Step:
+    operation: str
+    state: str
+    before_promotion: bool
+    is_cluster: bool = False
+    extra: dict = field(default_factory=dict)
+    where: Any = None  # (working copy, call parameters) -> does the fault hit this call
+
+
+def _tagging(stage: str) -> Any:
+    return lambda working, params: any(t.get("Value") == stage for t in params.get("Tags", []))
+
+
+def _on_the_new_copy(working: str, params: dict) -> bool:
+    return working not in json.dumps(params, default=str)
+
+
+# every mutating RDS call of a refresh (and of its retire stage), each failing once, in turn
 MUTATING_STEPS = {
-    "make the copy": ("RestoreDBInstanceFromDBSnapshot", "Make the copy", True),
-    "configure the copy": ("ModifyDBInstance", "Configure the copy", True),
-    "tag its stage": ("AddTagsToResource", "Tag the copy's stage", True),
-    "mark it promoted": ("AddTagsToResource", "Mark the copy promoted", False),
-    "retire the old copy": ("DeleteDBInstance", "Retire the old copies", False),
+    "make the copy": Step("RestoreDBInstanceFromDBSnapshot", "Make the copy", True),
+    "add the members": Step("CreateDBInstance", "Add the members", True, is_cluster=True),
+    "configure the copy": Step("ModifyDBInstance", "Configure the copy", True, where=_on_the_new_copy),
+    "set the password": Step("ModifyDBInstance", "Set a new master password", True, extra={"modify": {"masterPassword": "rotate"}},
+                             where=lambda working, params: "MasterUserPassword" in params),
+    "protect the copy": Step("ModifyDBInstance", "Protect the copy", True, extra={"modify": {"deletionProtection": True}},
+                             where=lambda working, params: params.get("DeletionProtection") is True),
+    "tag its stage": Step("AddTagsToResource", "Tag the copy's stage", True, where=_tagging("new")),
+    "mark it promoted": Step("AddTagsToResource", "Mark the copy promoted", False, where=_tagging("promoted")),
+    "retire the old copy": Step("DeleteDBInstance", "Retire the old copies", False),
 }
 
 
-@pytest.mark.parametrize("step", list(MUTATING_STEPS))
-def test_a_failing_step_never_loses_the_source_or_the_working_copy(emulator, stack, zone, alerts, step):
-    operation, state, before_promotion = MUTATING_STEPS[step]
-    source = Source(emulator, is_cluster=False)
+@pytest.mark.parametrize("name", list(MUTATING_STEPS))
+def test_a_failing_step_never_loses_the_source_or_the_working_copy(emulator, stack, zone, alerts, name):
+    step = MUTATING_STEPS[name]
+    source = Source(emulator, is_cluster=step.is_cluster)
     first = run(stack, source.copy_input(zone))
     assert first.status == "SUCCEEDED", (first.error, first.cause)
     working = first.output["copy"]["identifier"]
-    tagged_stage = {"Tag the copy's stage": "new", "Mark the copy promoted": "promoted"}.get(state)
-    emulator.latency.fail_api(operation, code=API_ERROR, message="injected", times=1, where=(
-        (lambda p: any(t.get("Value") == tagged_stage for t in p.get("Tags", []))) if tagged_stage
-        else (lambda p: working not in json.dumps(p, default=str)) if state != "Retire the old copies" else None))
+    where = step.where
+    emulator.latency.fail_api(step.operation, code=API_ERROR, message="injected", times=1,
+                              where=(lambda params: where(working, params)) if where else None)
 
-    result = run(stack, source.copy_input(zone))
+    result = run(stack, source.copy_input(zone, **step.extra))
 
-    assert result.status == "FAILED", state
-    assert state in result.entered_states
+    assert result.status == "FAILED", step.state
+    assert step.state in result.entered_states
     assert source.capture() == source.before, "the source is untouched"
     endpoint = {c.identifier: c.endpoint for c in source.copies()}
     assert source.records(zone)["CNAME"][0] in endpoint.values(), "DNS points at a copy that exists"
-    if before_promotion:
+    if step.before_promotion:
         assert "Remove the half-made copy" in result.entered_states
         assert source.records(zone)["CNAME"] == [endpoint[working]], "DNS still points at the working copy"
+        assert all(c.status == "deleting" for c in source.copies() if c.identifier != working), "the half-made copy goes"
     else:
         assert "Remove the half-made copy" not in result.entered_states
     assert alerts.name(source.lifecycle)
+
+
+def test_a_drill_whose_copy_cannot_be_removed_fails_and_says_so(emulator, stack, zone, alerts):
+    source = Source(emulator, is_cluster=False)
+    emulator.latency.fail_api("DeleteDBInstance", code=API_ERROR, message="injected", times=1)
+
+    result = run(stack, source.copy_input(zone, "drill"))
+
+    assert result.status == "FAILED" and "Remove the drill's copy" in result.entered_states, (result.error, result.cause)
+    assert source.capture() == source.before and alerts.name(source.lifecycle)
 
 
 def test_alerts_that_cannot_be_sent_do_not_change_how_a_run_ends(emulator, stack, slack, zone, alerts):

@@ -24,7 +24,10 @@ from unittest import mock
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state import state as state_module
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
-from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    StateTaskServiceCallback,
+)
 
 
 class VirtualClock:
@@ -102,18 +105,19 @@ def installed(clock: VirtualClock) -> Iterator[VirtualClock]:
         clock.advance(wait_seconds)
 
     fake_time = _TimeModule(clock)
-    callback_wait = CallbackEndpoint.wait
+    # a task waiting for its token (.waitForTaskToken only: .sync integrations wait on the same endpoints)
+    token_wait = StateTaskServiceCallback._wait_for_task_token_timeout
 
-    def wait_for_token(self: CallbackEndpoint, timeout: float | None = None) -> Any:
-        if timeout is None:
-            return callback_wait(self, timeout=None)
-        outcome = callback_wait(self, timeout=min(timeout, clock.callback_patience))
+    def wait_for_token(self: StateTaskServiceCallback, timeout_seconds: int, callback_endpoint: Any) -> Any:
+        if self.resource.condition != ResourceCondition.WaitForTaskToken:
+            return token_wait(self, timeout_seconds, callback_endpoint)  # a .sync task's watcher: real time, as moto has it
+        outcome = token_wait(self, min(timeout_seconds, clock.callback_patience), callback_endpoint)
         if outcome is None:
-            clock.advance(timeout)  # unanswered: the task's whole timeout has passed
+            clock.advance(timeout_seconds)  # unanswered: the task's whole timeout has passed
         return outcome
 
     with contextlib.ExitStack() as stack:
-        stack.enter_context(mock.patch.object(CallbackEndpoint, "wait", wait_for_token))
+        stack.enter_context(mock.patch.object(StateTaskServiceCallback, "_wait_for_task_token_timeout", wait_for_token))
         stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", wait_interval))
         stack.enter_context(mock.patch.object(retrier_decl, "time", fake_time))
         stack.enter_context(mock.patch.object(botocore.endpoint, "time", fake_time))
