@@ -237,9 +237,38 @@ def recover(
         _start_and_follow(aws, machine, payload, name, follow=follow, poll_seconds=poll_seconds, json_output=json_output)
 
 
+def _json_input(text: str, option: str) -> Any:
+    """An option's JSON, given inline or as @file."""
+    raw = Path(text[1:]).read_text() if text.startswith("@") else text
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise CliError(f"{option} is not JSON: {error}") from error
+
+
+def _plan_copy(aws: Aws, stack_name: str, state_machine_arn: str | None, document: Any, poll_seconds: float, json_output: bool) -> None:
+    """A copy workflow run's plan (the same as `trapheus copy <action> --plan`)."""
+    from trapheus_cli import copies
+    from trapheus_cli.locate import COPY
+
+    machine = find_state_machine(aws.stepfunctions, aws.cloudformation, stack_name=stack_name, arn=state_machine_arn, workflow=COPY)
+    lifecycle = document.get("lifecycle") if isinstance(document, dict) else None
+    name = executions.execution_name(str(lifecycle or "copy"), "plan")
+    report = plan.run_copy(aws.stepfunctions, machine, copies.plan_input(document), name, poll_seconds=poll_seconds)
+    if json_output:
+        _print_json({"plan": report})
+    else:
+        Console().print(plan.render_copy(report))
+    if report.get("blockers"):
+        raise typer.Exit(1)
+
+
 @app.command("plan")
 def plan_command(
-    identifier: IdentifierArgument,
+    identifier: Annotated[Optional[str], typer.Argument(help="The DB instance or Aurora cluster identifier (a restore).")] = None,
+    copy: Annotated[
+        Optional[str], typer.Option("--copy", help="Plan a run of the copy workflow instead: its JSON input, or @file.")
+    ] = None,
     cluster: ClusterOption = False,
     strategy: Annotated[
         Strategy, typer.Option("--strategy", help="How the restored copy would take over.", case_sensitive=False)
@@ -255,12 +284,18 @@ def plan_command(
     region: RegionOption = None,
     profile: ProfileOption = None,
 ) -> None:
-    """Show what a restore would do and what stands in its way, changing nothing; exit 1 if something blocks it.
+    """Show what a restore (or, with --copy, a copy run) would do and what stands in its way, changing nothing;
+    exit 1 if something blocks it.
 
     With --to: the restorable window, the time chosen and whether a backtrack would do."""
     with _explained(json_output):
-        payload = _request(identifier, Task.PLAN, cluster, snapshot, to=to, verify=verify, strategy=strategy)
+        if (identifier is None) == (copy is None):
+            raise CliError("give the IDENTIFIER of a database to restore, or --copy with a copy workflow input")
         aws = Aws(Target(endpoint_url, region, profile))
+        if copy is not None:
+            _plan_copy(aws, stack_name, state_machine_arn, _json_input(copy, "--copy"), poll_seconds, json_output)
+            return
+        payload = _request(str(identifier), Task.PLAN, cluster, snapshot, to=to, verify=verify, strategy=strategy)
         machine = _machine(aws, stack_name, state_machine_arn)
         report = plan.run(aws.stepfunctions, machine, payload, poll_seconds=poll_seconds)
         if json_output:
@@ -424,11 +459,7 @@ def schedule_add(
     """Add a schedule that starts WORKFLOW with its own input; the input is checked first."""
     with _explained(json_output):
         aws = Aws(Target(endpoint_url, region, profile))
-        text = Path(input_json[1:]).read_text() if input_json.startswith("@") else input_json
-        try:
-            payload = json.loads(text)
-        except ValueError as error:
-            raise CliError(f"--input is not JSON: {error}") from error
+        payload = _json_input(input_json, "--input")
         schedules.check_input(workflow, payload, aws.session.region_name or "us-east-1")
         place = _schedule_place(aws, stack_name, group, role_arn, state_machine_arn, workflow)
         arn = schedules.add(aws.client("scheduler"), place, workflow, name, expression, payload, timezone)

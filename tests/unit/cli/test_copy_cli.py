@@ -235,6 +235,21 @@ def test_a_blocked_plan_lists_its_blockers_and_exits_1(copy_machine):
     assert json.loads(as_json.output)["plan"]["blockers"][0]["error"] == "DnsOwnershipError"
 
 
+def test_trapheus_plan_plans_a_copy_run_from_its_input(copy_machine, tmp_path):
+    document = {"source": "ledger", "isCluster": True, "lifecycle": "ledger-staging", "action": "refresh",
+                "dns": {"hostedZoneId": "Z123", "recordName": "ledger-staging.db.example.internal"}}  # fmt: skip
+    given = tmp_path / "refresh.json"
+    given.write_text(json.dumps(document))
+
+    result = runner.invoke(app, ["plan", "--copy", f"@{given}", "--poll-seconds", "0"], env=WIDE)
+    neither = runner.invoke(app, ["plan"], env=WIDE)
+
+    assert result.exit_code == 0, result.output
+    assert sent(copy_machine) == [{"plan": document}]
+    assert "plan: copy ledger-staging-20261130-0412" in result.output
+    assert neither.exit_code == 2 and "--copy" in neither.output
+
+
 def test_a_plan_the_workflow_does_not_answer_is_an_error(copy_machine):
     result = copy_command("refresh", "ledger", "--lifecycle", "broken", "--plan", "--json")  # answered by "Answer the plan"
     assert result.exit_code == 0, result.output
