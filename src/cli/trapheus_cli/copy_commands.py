@@ -215,7 +215,8 @@ def retire(
     region: RegionOption = None,
     profile: ProfileOption = None,
 ) -> None:
-    """Delete the lifecycle's copies that are not promoted, beyond the newest --keep; exit 1 if the run fails."""
+    """Delete the lifecycle's retired copies beyond the newest --keep (with final snapshots unless told not to);
+    exit 1 if the run fails."""
     request = CopyRequest(lifecycle=lifecycle, is_cluster=cluster, keep=keep, final_snapshot=final_snapshot)
     _run(Action.RETIRE, request, RunOptions(plan_only, wait, poll_seconds, stack_name, state_machine_arn, json_output,
                                             Target(endpoint_url, region, profile)))  # fmt: skip

@@ -144,7 +144,7 @@ def _check_snapshot(found: Survey, client: Any) -> None:
         )
 
 
-def _keys_and_roles(kind: DatabaseKind, configuration: dict, source: dict | None, account_id: str, source_label: str) -> tuple[dict, dict]:
+def keys_and_roles(kind: DatabaseKind, configuration: dict, source: dict | None, account_id: str, source_label: str) -> tuple[dict, dict]:
     """The KMS keys the restore uses and the roles it passes to RDS, by what each is for; ``source`` is the
     snapshot (or, for a point in time, the original) the data comes from."""
     settings = configuration.get("settings", {})
@@ -226,7 +226,7 @@ def survey(request: RestoreRequest, run_id: str, rds: Any = None, environ: Any =
     if request.task.restores and not found.backtracks:
         account_id = str(database[kind.arn_key]).split(":")[4]
         source, label = (database, "original (the source of the point in time)") if request.task.to_point_in_time else (found.snapshot, "snapshot")
-        keys, roles = _keys_and_roles(kind, found.configuration, source, account_id, label)
+        keys, roles = keys_and_roles(kind, found.configuration, source, account_id, label)
         found.blockers.extend(permissions.keys_not_allowed(keys, kms or clients.client("kms"), env))
         found.blockers.extend(permissions.roles_not_passable(roles, env))
     refusal = hooks.not_allowed(request.verify_function, env)

@@ -19,7 +19,7 @@ from typing import Any
 from trapheus.inputs import parse_time
 
 
-def _seconds(start: Any, end: Any) -> float | None:
+def seconds_between(start: Any, end: Any) -> float | None:
     if not (isinstance(start, str) and isinstance(end, str)):
         return None
     try:
@@ -28,7 +28,7 @@ def _seconds(start: Any, end: Any) -> float | None:
         return None
 
 
-def _at(timeline: dict, event: str) -> str | None:
+def noted_at(timeline: dict, event: str) -> str | None:
     """When ``event`` happened: the workflow notes ``{"at": "<$$.State.EnteredTime>"}`` under its name."""
     noted = timeline.get(event)
     return noted.get("at") if isinstance(noted, dict) else None
@@ -63,9 +63,9 @@ def item(state: dict, environ: Mapping[str, str] | None = None) -> dict[str, Any
         source=_source(request),
         restoredTo=state.get("restoredTo") or (timeline.get("started") if request.get("task") == "create_snapshot" else None),
         stagedCopy=names.get("staged") if strategy == "swap" else None,
-        swapStarted=_at(timeline, "stoppedAnswering"),
-        swapEnded=_at(timeline, "answeringAgain"),
-        downtimeSeconds=_seconds(_at(timeline, "stoppedAnswering"), _at(timeline, "answeringAgain")),
+        swapStarted=noted_at(timeline, "stoppedAnswering"),
+        swapEnded=noted_at(timeline, "answeringAgain"),
+        downtimeSeconds=seconds_between(noted_at(timeline, "stoppedAnswering"), noted_at(timeline, "answeringAgain")),
     )
     if _source(request) == "snapshot":
         entry["snapshot"] = names.get("snapshot")
@@ -93,7 +93,7 @@ def restore_report(state: dict, ended: str, environ: Mapping[str, str] | None = 
     return {
         "workflow": "restore",
         "items": [entry],
-        "summary": {"started": started, "ended": ended, "rtoSeconds": _seconds(started, ended), "restoreTime": entry.get("restoredTo")},
+        "summary": {"started": started, "ended": ended, "rtoSeconds": seconds_between(started, ended), "restoreTime": entry.get("restoredTo")},
     }
 
 
@@ -108,7 +108,7 @@ def recovery_report(state: dict, ended: str, environ: Mapping[str, str] | None =
         "summary": {
             "started": started,
             "ended": ended,
-            "rtoSeconds": _seconds(started, ended),
+            "rtoSeconds": seconds_between(started, ended),
             "restoreTime": (state.get("request") or {}).get("restoreTime"),
             "databases": len(items),
             "longestDowntimeSeconds": max(downtimes) if downtimes else None,

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from trapheus.run_report import _at, _seconds
+from trapheus.run_report import noted_at, seconds_between
 
 
 def _age(then: str | None, now: str | None) -> float | None:
     """How old the data was when the run started; RDS's clock and Step Functions' may disagree by a moment."""
-    seconds = _seconds(then, now)
+    seconds = seconds_between(then, now)
     return None if seconds is None else max(seconds, 0.0)
 
 
@@ -32,7 +32,7 @@ def _checks(state: dict) -> list[dict[str, Any]]:
 def build(state: dict, ended_at: str) -> dict[str, Any]:
     request, copy, source = state.get("request") or {}, state.get("copy") or {}, state.get("source") or {}
     timeline = state.get("timeline") or {}
-    started, available = timeline.get("started"), _at(timeline, "available")
+    started, available = timeline.get("started"), noted_at(timeline, "available")
     data_time = source.get("pointInTime") or source.get("snapshotTime") or (started if source.get("clone") else None)
     promotion = state.get("promotion") or {}
     drill = request.get("action") == "drill"
@@ -62,7 +62,7 @@ def build(state: dict, ended_at: str) -> dict[str, Any]:
         "startedAt": started,
         "availableAt": available,
         "endedAt": ended_at,
-        "rtoSeconds": _seconds(started, available) if drill else None,
+        "rtoSeconds": seconds_between(started, available) if drill else None,
         "rpoSeconds": _age(data_time, started) if drill else None,
         "skipped": state.get("skipped"),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -36,7 +37,7 @@ from trapheus.errors import (
 from trapheus.inputs import LATEST, format_time
 from trapheus.kinds import CLUSTER, DatabaseKind, kind_for
 from trapheus.locks import lock_window
-from trapheus.preflight import _keys_and_roles
+from trapheus.preflight import keys_and_roles
 from trapheus.snapshots import find_snapshot
 
 LOCK_PREFIX = "copy:"
@@ -198,7 +199,7 @@ def _survey_new_copy(found: CopySurvey, copies: list[lifecycle.CopyRecord], clie
     data_source = database if found.snapshot is None else found.snapshot
     arn = str((data_source or {}).get(kind.arn_key if found.snapshot is None else kind.snapshot.arn_key) or "arn:aws:rds:::")
     account_id = arn.split(":")[4]
-    keys, roles = _keys_and_roles(kind, found.configuration, data_source, account_id, "snapshot" if found.snapshot else "source")
+    keys, roles = keys_and_roles(kind, found.configuration, data_source, account_id, "snapshot" if found.snapshot else "source")
     found.blockers.extend(permissions.keys_not_allowed(keys, clients.client("kms"), environ))
     found.blockers.extend(permissions.roles_not_passable(roles, environ))
     instances = len(found.members) if kind is CLUSTER else 1
@@ -280,10 +281,8 @@ def survey(
         retiring = to_retire(copies, request.keep, assume_retired=found.promoted)
         found.would_retire = [c.identifier for c in retiring]
         if request.final_snapshot:  # each retired copy leaves its final snapshot, under the account's manual quota
-            needs = {"ManualClusterSnapshots" if c.is_cluster else "ManualSnapshots": 0 for c in retiring}
-            for c in retiring:
-                needs["ManualClusterSnapshots" if c.is_cluster else "ManualSnapshots"] += 1
-            found.blockers.extend(quotas.shortfalls(needs, client))
+            needs = Counter("ManualClusterSnapshots" if c.is_cluster else "ManualSnapshots" for c in retiring)
+            found.blockers.extend(quotas.shortfalls(dict(needs), client))
     refusal = hooks.not_allowed(request.verify_function, env)
     if refusal is not None:
         found.blockers.append(refusal)
