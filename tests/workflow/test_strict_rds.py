@@ -484,6 +484,19 @@ def test_clones_are_of_the_latest_time_of_a_cluster_with_an_instance(aws, rds):
                                             RestoreType="copy-on-write", UseLatestRestorableTime=True)
 
 
+def test_tags_fit_rdss_format_and_count(aws, rds):
+    small_instance(aws, "tagged-db")
+    arn = rds.describe_db_instances(DBInstanceIdentifier="tagged-db")["DBInstances"][0]["DBInstanceArn"]
+    many = [{"Key": f"k{n:02d}", "Value": "v"} for n in range(50)]
+
+    refused(lambda: rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "note", "Value": "a, b"}]), "InvalidParameterValue")
+    refused(lambda: rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "long", "Value": "x" * 257}]), "InvalidParameterValue")
+    rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "trapheus:dns", "Value": "Z123/a.example.internal. Z123/b.example.internal."}])
+    refused(lambda: rds.add_tags_to_resource(ResourceName=arn, Tags=many), "InvalidParameterValue")  # 51 with the one it has
+    rds.add_tags_to_resource(ResourceName=arn, Tags=many[:49])  # 50: the most a resource has
+    assert len(rds.list_tags_for_resource(ResourceName=arn)["TagList"]) == 50
+
+
 def test_the_restorable_window_is_described_as_rds_reports_it(aws, rds):
     instance(aws)
     small_instance(aws, "no-backups-db", BackupRetentionPeriod=0)

@@ -56,3 +56,16 @@ def test_without_a_record_or_a_configuration_the_dr_copy_is_refused_with_the_way
 
     (blocker,) = found.blockers
     assert isinstance(blocker, InvalidInputError) and "give 'configuration'" in str(blocker)
+
+
+def test_a_copy_that_would_carry_more_tags_than_rds_keeps_is_refused_before_any_change(strict_aws):
+    rds = strict_aws.client("rds")
+    with strict_aws.settled():
+        make_instance(rds, strict_aws.client("ec2"), "tagful", Tags=[{"Key": f"k{n:02d}", "Value": "v"} for n in range(47)])
+        rds.create_db_snapshot(DBInstanceIdentifier="tagful", DBSnapshotIdentifier="tagful-now")
+    strict_aws.settle()
+    request = parse({"source": "tagful", "isCluster": False, "lifecycle": "tagful-dev", "action": "new"})
+
+    found = survey(request, STARTED, environ={"PASSABLE_ROLE_ARNS": "arn:aws:iam::123456789012:role/rds-monitoring"})
+
+    assert [b for b in found.blockers if "at most 50" in str(b)], found.blockers

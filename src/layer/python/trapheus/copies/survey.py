@@ -41,6 +41,7 @@ from trapheus.preflight import keys_and_roles
 from trapheus.snapshots import find_snapshot
 
 LOCK_PREFIX = "copy:"
+MAX_TAGS = 50  # per RDS resource (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Tagging.html)
 
 
 @dataclass
@@ -189,6 +190,12 @@ def _survey_new_copy(found: CopySurvey, copies: list[lifecycle.CopyRecord], clie
         return
     found.configuration = copy_configuration(request, found.copy, source_configuration, found.started, environ, found.snapshot)
     found.members = [m["identifier"] for m in found.configuration.get("members", [])]
+    later = int(request.action.promotes) + int(request.modify.master_password == "rotate")  # trapheus:dns, trapheus:secret
+    if len(found.configuration["tags"]) + later > MAX_TAGS:
+        found.blockers.append(InvalidInputError(
+            f"the copy would carry {len(found.configuration['tags']) + later} tags, and RDS keeps at most {MAX_TAGS} on a "
+            "database: drop some of the source's with CopyDroppedTagKeys"
+        ))
     taken = [i for i in [found.copy] if find(kind, i, client) is not None] + [m for m in found.members if find(kind_for(False), m, client) is not None]
     if taken:
         found.blockers.append(IdentifierInUseError(
