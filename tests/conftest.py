@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 
 import pytest
@@ -11,6 +13,9 @@ REGION = "us-east-1"
 
 def pytest_configure(config: pytest.Config) -> None:
     from support import state_coverage, strategy_matrix
+
+    # at exit, the interpreter's last collections would walk every object the emulators left (seconds per worker)
+    atexit.register(gc.freeze)
 
     config.addinivalue_line("markers", f"{state_coverage.MARK}: runs after every other test of the session")
     config.pluginmanager.register(state_coverage.StateCoverage(config), state_coverage.PLUGIN_NAME)

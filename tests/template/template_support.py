@@ -90,10 +90,17 @@ PARAMETER_SETS: dict[str, dict[str, str]] = {
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    """Parse a CloudFormation YAML template (short-form intrinsics included) into plain data."""
+    """Parse a CloudFormation YAML template (short-form intrinsics included) into plain data (the caller's own
+    copy: parsed once per version of the file, since cfn-lint's pure-Python YAML reader takes a third of a second)."""
+    stat = Path(path).stat()
+    return copy.deepcopy(_parsed_template(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_template(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
     from cfnlint.decode import cfn_yaml
 
-    return json.loads(json.dumps(cfn_yaml.load(str(path))))
+    return json.loads(json.dumps(cfn_yaml.load(path)))
 
 
 def asl_files() -> list[Path]:

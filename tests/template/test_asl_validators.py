@@ -7,6 +7,7 @@ CloudFormation resolves them (function ARNs, poll settings from the template def
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -28,10 +29,10 @@ pytestmark = [
 ]
 
 
-def resolved_copy(asl_file: Path, tmp_path: Path) -> Path:
+def resolved_copy(asl_file: Path, directory: Path) -> Path:
     text = resolved_definition(asl_file)
     json.loads(text)  # still JSON after substitution
-    out = tmp_path / asl_file.name
+    out = directory / asl_file.name
     out.write_text(text)
     return out
 
@@ -40,23 +41,73 @@ def run(command: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
 
 
-@pytest.mark.parametrize("asl_file", FILES, ids=[f.name for f in FILES])
-def test_asl_validator_accepts(asl_file, tmp_path):
-    result = run([str(BIN / "asl-validator"), "--json-path", str(resolved_copy(asl_file, tmp_path))])
-    assert result.returncode == 0, result.stdout + result.stderr
+def findings_by_file(output: str, copies: dict[Path, Path], opens_a_finding: re.Pattern[str]) -> dict[Path, str]:
+    """A tool's report of several files, cut into what it said about each (a line naming a copy opens it)."""
+    said: dict[Path, list[str]] = {asl_file: [] for asl_file in copies}
+    current: Path | None = None
+    by_copy = {str(copy): asl_file for asl_file, copy in copies.items()}
+    for line in output.splitlines():
+        opened = opens_a_finding.match(line)
+        if opened:
+            current = by_copy[opened.group("path")]
+        if current is not None:
+            said[current].append(line)
+    return {asl_file: "\n".join(lines) for asl_file, lines in said.items()}
+
+
+# Each tool runs once over every file (a node start is most of a check's time); each file is still its own test.
+ASL_VALIDATOR_VERDICT = re.compile(r'^[✓✕] State machine definition "(?P<path>[^"]+)" is (?P<verdict>valid|invalid)')
+STATELINT_FINDING = re.compile(r"^ERROR: (?P<path>\S+) (?:is|os) not valid")
+
+
+@pytest.fixture(scope="module")
+def asl_validator_said(tmp_path_factory) -> dict[Path, str]:
+    directory = tmp_path_factory.mktemp("asl-validator")
+    copies = {asl_file: resolved_copy(asl_file, directory) for asl_file in FILES}
+    result = run([str(BIN / "asl-validator"), *[part for copy in copies.values() for part in ("--json-path", str(copy))]])
+    said = findings_by_file(result.stdout + result.stderr, copies, ASL_VALIDATOR_VERDICT)
+    assert result.returncode == 0 or any(" is invalid" in text for text in said.values()), result.stdout + result.stderr
+    return said
+
+
+@pytest.fixture(scope="module")
+def statelint_said(tmp_path_factory) -> tuple[int, dict[Path, str]]:
+    directory = tmp_path_factory.mktemp("statelint")
+    copies = {asl_file: resolved_copy(asl_file, directory) for asl_file in FILES}
+    for copy in copies.values():
+        copy.write_text(for_statelint(copy.read_text()))
+    result = run([str(BIN / "statelint"), *map(str, copies.values())])
+    assert not result.stderr.strip(), result.stderr
+    return result.returncode, findings_by_file(result.stdout, copies, STATELINT_FINDING)
 
 
 @pytest.mark.parametrize("asl_file", FILES, ids=[f.name for f in FILES])
-def test_statelint_accepts(asl_file, tmp_path):
-    copy = resolved_copy(asl_file, tmp_path)
-    copy.write_text(for_statelint(copy.read_text()))
-    result = run([str(BIN / "statelint"), str(copy)])
-    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+def test_asl_validator_accepts(asl_file, asl_validator_said):
+    assert ASL_VALIDATOR_VERDICT.match(asl_validator_said[asl_file]).group("verdict") == "valid", asl_validator_said[asl_file]
 
 
-def test_validators_reject_a_broken_definition(tmp_path):
+@pytest.mark.parametrize("asl_file", FILES, ids=[f.name for f in FILES])
+def test_statelint_accepts(asl_file, statelint_said):
+    returncode, said = statelint_said
+    assert said[asl_file] == "", said[asl_file]
+    assert returncode == 0 or any(said.values())
+
+
+def test_validators_reject_a_broken_definition_beside_a_valid_one(tmp_path):
+    """Each tool, given several files, names the broken one and fails; the valid one gets no finding."""
     broken = tmp_path / "broken.asl.json"
     broken.write_text(json.dumps({"StartAt": "Nowhere", "States": {"Only": {"Type": "Pass", "End": True}}}))
-    assert run([str(BIN / "asl-validator"), "--json-path", str(broken)]).returncode != 0
-    result = run([str(BIN / "statelint"), str(broken)])
-    assert result.returncode != 0 or result.stdout.strip()
+    valid = tmp_path / "valid.asl.json"
+    valid.write_text(json.dumps({"StartAt": "Only", "States": {"Only": {"Type": "Pass", "End": True}}}))
+    copies = {Path("broken"): broken, Path("valid"): valid}
+
+    checked = run([str(BIN / "asl-validator"), "--json-path", str(valid), "--json-path", str(broken)])
+    said = findings_by_file(checked.stdout + checked.stderr, copies, ASL_VALIDATOR_VERDICT)
+    assert checked.returncode != 0
+    assert ASL_VALIDATOR_VERDICT.match(said[Path("broken")]).group("verdict") == "invalid"
+    assert ASL_VALIDATOR_VERDICT.match(said[Path("valid")]).group("verdict") == "valid"
+
+    linted = run([str(BIN / "statelint"), str(valid), str(broken)])
+    said = findings_by_file(linted.stdout, copies, STATELINT_FINDING)
+    assert linted.returncode != 0
+    assert "StartAt value Nowhere not found" in said[Path("broken")] and said[Path("valid")] == ""

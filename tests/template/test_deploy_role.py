@@ -850,6 +850,8 @@ def test_the_operator_role_allows_every_call_of_a_plan_and_a_followed_restore(mo
         plan = runner.invoke(app, ["plan", "orders-db", "--poll-seconds", "0", *common])
         started = runner.invoke(app, ["restore", "orders-db", "--task", "create_snapshot_only", "--no-follow", *common])
         arn = json.loads(started.output)["executionArn"]
+        # followed once it has ended: the same calls, without a poll loop racing the run for the interpreter
+        assert emulator.execution_ended(arn).wait(timeout=120)
         followed = runner.invoke(app, ["status", arn, "--follow", "--poll-seconds", "0", *common])
     clients.reset()
 

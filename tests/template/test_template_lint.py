@@ -42,7 +42,30 @@ def test_every_documented_parameter_set_renders_lint_clean(parameter_set):
 
 
 def test_lint_reports_a_broken_template():
-    """The lint helper is not blind: a dangling reference is found."""
-    template = load_template()
-    template["Resources"]["ValidateInputFunction"]["Properties"]["Role"] = {"Fn::GetAtt": ["NoSuchRole", "Arn"]}
+    """The lint helper is not blind: a dangling reference is found, and the same template without it is clean
+    (a small template: what is tested is the helper, the real ones are linted above)."""
+    function = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "Runtime": "python3.13", "Handler": "app.handler", "CodeUri": "src/functions/validate_input",
+            "Role": {"Fn::GetAtt": ["FunctionRole", "Arn"]},
+        },
+    }
+    role = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+            },
+        },
+    }
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Resources": {"Function": function, "FunctionRole": role},
+    }
+    assert lint(template) == []
+
+    function["Properties"]["Role"] = {"Fn::GetAtt": ["NoSuchRole", "Arn"]}
     assert any(line.startswith("E") for line in lint(template))

@@ -30,6 +30,16 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture
+def rds_made_by_the_test_forgotten() -> Iterator[None]:
+    """For modules that share one emulator: what a test made in RDS is dropped when it ends
+    (``pytestmark = pytest.mark.usefixtures("rds_made_by_the_test_forgotten")``)."""
+    from support.housekeeping import rds_made_here_forgotten
+
+    with rds_made_here_forgotten():
+        yield
+
+
+@pytest.fixture
 def real_template() -> Path:
     """The repository's template.yaml."""
     assert REAL_TEMPLATE.is_file(), f"{REAL_TEMPLATE} is missing"

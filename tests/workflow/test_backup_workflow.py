@@ -46,6 +46,9 @@ from trapheus_local.engine import Deployment
 from trapheus_local.resources import ACCOUNT_ID
 from trapheus_local.strict_rds import Quotas
 
+# one emulator serves the module: what each test makes in RDS is dropped when it ends
+pytestmark = pytest.mark.usefixtures("rds_made_by_the_test_forgotten")
+
 SENDER, RECIPIENT = "trapheus@example.com", "dba@example.com"
 SLACK_PATH = "/services/T000/B000/backup-alerts"
 MAX_ATTEMPTS = 6

@@ -26,6 +26,9 @@ from trapheus.copies.tags import ownership_marker
 from trapheus_local import Emulator
 from trapheus_local.engine import Deployment, ExecutionResult
 
+# one emulator serves the module: what each test makes in RDS is dropped when it ends
+pytestmark = pytest.mark.usefixtures("rds_made_by_the_test_forgotten")
+
 MACHINE = "CopyStateMachine"
 SLACK_PATH = "/services/T000/B000/copies"
 ZONE_NAME = "db.example.internal"

@@ -39,6 +39,9 @@ from trapheus_local.engine import Deployment
 from trapheus_local.resources import ACCOUNT_ID
 from trapheus_local.strict_rds import Quotas
 
+# one emulator serves the module: what each test makes in RDS is dropped when it ends
+pytestmark = pytest.mark.usefixtures("rds_made_by_the_test_forgotten")
+
 DR = "DrCopyStateMachine"
 EAST = "us-east-1"
 KEEP_COUNT = 2

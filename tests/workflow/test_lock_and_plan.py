@@ -27,6 +27,9 @@ from trapheus.locks import lock_key
 from trapheus_local import Emulator
 from trapheus_local.engine import Deployment, ExecutionResult
 
+# one emulator serves the module: what each test makes in RDS is dropped when it ends
+pytestmark = pytest.mark.usefixtures("rds_made_by_the_test_forgotten")
+
 MACHINE = "RestoreStateMachine"
 REAL_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 SENDER = "trapheus@example.com"

@@ -23,6 +23,9 @@ from trapheus_local import Emulator
 from trapheus_local.backups import parse_time as sent_time  # a time as the emulated RDS received it
 from trapheus_local.engine import Deployment, ExecutionResult
 
+# one emulator serves the module: what each test makes in RDS is dropped when it ends
+pytestmark = pytest.mark.usefixtures("rds_made_by_the_test_forgotten")
+
 MACHINE = "RestoreStateMachine"
 SLACK_PATH = "/services/T000/B000/point-in-time"
 API_ERROR = "InvalidDBClusterStateFault"  # not transient: neither the SDK nor the workflow retries it

@@ -26,6 +26,9 @@ from trapheus_local import Emulator, strict_dynamodb
 from trapheus_local.backups import parse_time
 from trapheus_local.engine import Deployment, ExecutionResult
 
+# one emulator serves the module: what each test makes in RDS is dropped when it ends
+pytestmark = pytest.mark.usefixtures("rds_made_by_the_test_forgotten")
+
 MACHINE = "RecoverStateMachine"
 SLACK_PATH = "/services/T000/B000/recover"
 API_ERROR = "InvalidParameterCombination"  # not transient: neither the SDK nor the workflow retries it

@@ -45,6 +45,9 @@ from trapheus_local.engine import Deployment, ExecutionResult
 from trapheus_local.latency import ApiFault, LatencyModel
 from trapheus_local.resources import ACCOUNT_ID
 
+# one emulator serves the module: what each test makes in RDS is dropped when it ends
+pytestmark = pytest.mark.usefixtures("rds_made_by_the_test_forgotten")
+
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 MACHINE = "RestoreStateMachine"
 SENDER = "trapheus@example.com"

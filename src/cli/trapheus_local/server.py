@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from trapheus_local import speedups
 from trapheus_local.engine import Emulator
 from trapheus_local.latency import LatencyModel
 from trapheus_local.template import parse_template
@@ -177,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    speedups.collect_garbage_less_often()
     serve(
         args.port, parameters, template=args.template, latency=LatencyModel(polls=args.latency_polls),
         strict=not args.lenient, time_factor=args.time_factor,

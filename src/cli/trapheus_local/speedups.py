@@ -37,12 +37,27 @@ Each change keeps results the same; it only stops work being redone:
 - Every request listed the response class's methods with ``inspect.getmembers``
   to see whether the action is one; the list is kept per class (and made again
   when a class gains or loses an attribute).
+- Every answer rebuilt the service's model from its JSON (moto makes a new
+  ``ServiceModel`` per request), so every shape of the answer was made again; then,
+  for each member of each structure it wrote (a hundred per DB instance described),
+  moto worked out anew which attribute of its Python object holds the value, trying
+  six kinds of alias. A third of a workflow test's time went to writing answers.
+  The model is made once per service, and the attribute names to try are kept per
+  shape, member, kind of object and parent shape: the same answer, worked out once.
+- A run makes hundreds of thousands of long-lived objects (service models, parsed
+  definitions, moto's backends). Python's collector walked them over and over (a
+  fifth of the demo's time), and again at interpreter exit (over a second).
+  :func:`collect_garbage_less_often`, for a process whose work is one emulator run
+  (`trapheus demo`, `trapheus local serve`), collects the youngest objects less
+  often and leaves everything alive at exit to the operating system to free.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
+import gc
 import hashlib
 import os
 import threading
@@ -97,6 +112,23 @@ def share_service_models() -> None:
     the process runs. trapheus_local's package import calls it.
     """
     botocore.session.create_loader = _shared_loader
+
+
+# objects allocated (minus freed) before the youngest generation is collected: Python's default is 2,000
+YOUNG_GENERATION_THRESHOLD = 50_000
+
+
+def collect_garbage_less_often() -> None:
+    """Tune the cyclic garbage collector for a process that runs the emulator, then exits.
+
+    Memory held by unreachable cycles stays bounded (the collector still runs, 25x less often); at exit, the
+    objects still alive are frozen so that the interpreter's final collections skip them.
+    """
+    young, middle, oldest = gc.get_threshold()
+    if young >= YOUNG_GENERATION_THRESHOLD:  # tuned already (once per process is enough)
+        return
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, oldest)
+    atexit.register(gc.freeze)
 
 
 @functools.cache
@@ -168,6 +200,57 @@ def _method_names(original: Callable[[object], list[str]]) -> Callable[[object],
     return method_names_from_class
 
 
+@functools.cache
+def _service_model(service_name: str) -> Any:
+    """moto's ``get_service_model``, once per service (models are read-only; the shapes the serializer
+    annotates with their parent get the same parent every time)."""
+    return _moto_service_model()(service_name)
+
+
+@functools.cache
+def _moto_service_model() -> Callable[[str], Any]:
+    """moto's own ``get_service_model`` (looked up once, before installed() first puts _service_model in its place)."""
+    from moto.core.utils import get_service_model
+
+    return get_service_model
+
+
+def _remembered_keys(original: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``AttributePicker.__call__`` with the attribute names to try kept on the member's shape.
+
+    What the alias providers answer depends only on the member's name and shape (its serialization name, its
+    parent shape, the parent's members), the object's class and a ``Meta`` the class declares, and the
+    picker's providers; an object with a ``Meta`` of its own is worked out every time.
+    """
+    from moto.core.serialize import AttributePicker
+    from moto.core.utils import MISSING, get_value
+
+    def __call__(self: Any, context: Any) -> Any:
+        obj, shape = context.obj, context.shape
+        if shape is None or "Meta" in getattr(obj, "__dict__", ()):
+            return original(self, context)
+        memo = shape.__dict__.setdefault("_trapheus_possible_keys", {})
+        memo_key = (type(self), tuple(self.alias_providers), context.key, type(obj), id(getattr(shape, "parent", None)))
+        keys = memo.get(memo_key)
+        if keys is None:
+            keys = memo[memo_key] = tuple(self.get_possible_keys(context))
+        for possible_key in keys:
+            value = get_value(obj, possible_key, MISSING)
+            if value is not MISSING:
+                break
+        else:
+            value = None
+        if self.response_transformers:
+            key_path = f"{context.key_path}.{context.key}"
+            for transform_path, transform in self.response_transformers.items():
+                if key_path.endswith(transform_path):
+                    return transform(value)
+        return value
+
+    assert original is AttributePicker.__call__
+    return __call__
+
+
 class _ClientsMadeOnce:
     """Stands in for ``boto3`` inside the interpreter's client factory: one client per kind of call."""
 
@@ -189,6 +272,9 @@ def installed() -> Iterator[None]:
     executions quickly, and keep moto's error tables and response methods, for the block."""
     from moto.core import errors as moto_errors
     from moto.core import responses as moto_responses
+    from moto.core import routing as moto_routing
+    from moto.core import utils as moto_utils
+    from moto.core.serialize import AttributePicker
     from moto.stepfunctions.parser.asl.component.common.path import result_path
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
@@ -197,6 +283,7 @@ def installed() -> Iterator[None]:
 
     _moto_parse()
     _moto_validate()
+    _moto_service_model()
     no_sample_amis = {} if any(name in os.environ for name in AMIS_SETTINGS) else {AMIS_SETTINGS[0]: "false"}
     with (
         mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parsed_definition)),
@@ -208,5 +295,9 @@ def installed() -> Iterator[None]:
         mock.patch.object(state_task_service_callback, "time", _QuickLooks()),
         mock.patch.object(moto_errors.ErrorLookupFactory, "__init__", _shared_error_tables),
         mock.patch.object(moto_responses, "method_names_from_class", _method_names(moto_responses.method_names_from_class)),
+        mock.patch.object(moto_responses, "get_service_model", _service_model),
+        mock.patch.object(moto_routing, "get_service_model", _service_model),
+        mock.patch.object(moto_utils, "get_service_model", _service_model),
+        mock.patch.object(AttributePicker, "__call__", _remembered_keys(AttributePicker.__call__)),
     ):
         yield
