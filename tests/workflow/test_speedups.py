@@ -44,3 +44,83 @@ def test_error_answers_are_moto_s_own_with_the_speedups_installed(aws):
             rds.describe_db_instances(DBInstanceIdentifier="nowhere")
         assert raised.value.response["Error"]["Code"] == "DBInstanceNotFound"
         assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def _answers(aws) -> dict[str, object]:
+    """What describing an instance, a cluster with a member, their snapshots and a table answers (no request ids)."""
+    from support.rds_fixtures import make_cluster, make_instance
+
+    rds, ec2 = aws.client("rds"), aws.client("ec2")
+    if not rds.describe_db_instances()["DBInstances"]:
+        make_instance(rds, ec2, "orders-db")
+        make_cluster(rds, ec2, "orders-cluster", members=1)
+        rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-db-snapshot")
+        aws.client("dynamodb").create_table(
+            TableName="orders", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        )
+    answers = {
+        "instances": rds.describe_db_instances(),
+        "clusters": rds.describe_db_clusters(),
+        "snapshots": rds.describe_db_snapshots(),
+        "table": aws.client("dynamodb").describe_table(TableName="orders"),
+    }
+    for answer in answers.values():
+        answer.pop("ResponseMetadata")
+        for database in answer.get("DBInstances", []) + answer.get("DBClusters", []):
+            database.pop("LatestRestorableTime")  # "now", by the clock of each answer
+    return answers
+
+
+def test_answers_are_the_same_with_the_service_models_and_attribute_names_kept(aws):
+    from unittest import mock
+
+    from moto.core import responses as moto_responses
+    from moto.core import routing as moto_routing
+    from moto.core import utils as moto_utils
+    from moto.core.serialize import AttributePicker
+
+    kept = _answers(aws)
+    assert kept["instances"]["DBInstances"] and kept["clusters"]["DBClusters"][0]["DBClusterMembers"]
+    moto_own = speedups._moto_service_model()
+    with (
+        mock.patch.object(AttributePicker, "__call__", AttributePicker.__call__.__wrapped__),
+        mock.patch.object(moto_responses, "get_service_model", moto_own),
+        mock.patch.object(moto_routing, "get_service_model", moto_own),
+        mock.patch.object(moto_utils, "get_service_model", moto_own),
+    ):
+        worked_out_each_time = _answers(aws)
+
+    assert kept == worked_out_each_time
+    assert moto_responses.get_service_model("rds") is moto_responses.get_service_model("rds")  # kept again
+
+
+def test_the_collector_is_tuned_once_and_freezes_what_is_alive_at_exit(monkeypatch):
+    import gc
+
+    registered = []
+    monkeypatch.setattr(speedups.atexit, "register", registered.append)
+    young, middle, oldest = gc.get_threshold()
+    try:
+        gc.set_threshold(700, middle, oldest)
+        speedups.collect_garbage_less_often()
+        speedups.collect_garbage_less_often()
+
+        assert gc.get_threshold() == (speedups.YOUNG_GENERATION_THRESHOLD, middle, oldest)
+        assert registered == [gc.freeze]
+    finally:
+        gc.set_threshold(young, middle, oldest)
+
+
+def test_threads_switch_sooner_inside_the_block_and_as_before_after_it():
+    import sys
+
+    previous = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        with speedups.installed():
+            assert sys.getswitchinterval() == speedups.SWITCH_INTERVAL_SECONDS
+        assert sys.getswitchinterval() == 0.005
+    finally:
+        sys.setswitchinterval(previous)
