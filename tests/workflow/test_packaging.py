@@ -33,6 +33,8 @@ OFFLINE_MAY_SKIP = os.environ.get("CI") != "true"
 pytestmark = pytest.mark.xdist_group("packaging")
 LIMIT_SECONDS = 600  # guards against a hang only (installing the dependencies downloads them)
 UV = str(Path(sys.executable).with_name("uv"))  # requirements-dev.txt installs it beside the test interpreter
+# uv trusts its own copy of the web's root certificates unless told to use the system's, as pip does (a proxy
+# that re-signs traffic is trusted through the system's store)
 
 
 def _template_paths() -> list[str]:
@@ -64,7 +66,8 @@ def wheel(tmp_path_factory) -> Path:
             shutil.copy2(origin, source / name)
     output = tmp_path_factory.mktemp("wheel")
     built = subprocess.run(
-        [UV, "build", "--wheel", "--quiet", "--no-progress", "--python", sys.executable, "--out-dir", str(output), str(source)],
+        [UV, "build", "--wheel", "--quiet", "--no-progress", "--system-certs", "--python", sys.executable,
+         "--out-dir", str(output), str(source)],
         capture_output=True,
         text=True,
         timeout=LIMIT_SECONDS,
@@ -109,7 +112,7 @@ def installed(wheel, tmp_path_factory) -> Path:
     assert _distributions(python) == set(), "the new virtualenv is not empty"
     # pinned as the Lambda runtime gets them; everything else is what a user's `pip install` resolves
     installed = subprocess.run(
-        [UV, "pip", "install", "--quiet", "--no-progress", "--python", str(python),
+        [UV, "pip", "install", "--quiet", "--no-progress", "--system-certs", "--python", str(python),
          "--constraint", str(REPOSITORY / "requirements.txt"), str(wheel)],
         capture_output=True, text=True, timeout=LIMIT_SECONDS, env=_without_this_virtualenv(),
     )
