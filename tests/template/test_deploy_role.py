@@ -813,8 +813,9 @@ CALL_RESOURCES = {
 }
 
 
-def test_the_operator_role_allows_every_call_of_a_plan_and_a_followed_restore(monkeypatch):
-    """The smoke step and the restore workflow, run against the emulator with every AWS call recorded."""
+def test_the_operator_role_allows_every_call_of_a_plan_a_followed_restore_and_a_new_copy(monkeypatch):
+    """The smoke step, the restore workflow and a new copy, run against the emulator with every AWS call
+    recorded; answering a copy's approval stays with people (their own credentials)."""
     from support.rds_fixtures import STACK_PARAMETERS, make_instance
     from typer.testing import CliRunner
 
@@ -853,6 +854,12 @@ def test_the_operator_role_allows_every_call_of_a_plan_and_a_followed_restore(mo
         # followed once it has ended: the same calls, without a poll loop racing the run for the interpreter
         assert emulator.execution_ended(arn).wait(timeout=120)
         followed = runner.invoke(app, ["status", arn, "--follow", "--poll-seconds", "0", *common])
+        copy = ["copy", "new", "orders-db", "--lifecycle", "orders-staging", "--from", "orders-db-snapshot"]
+        copy_plan = runner.invoke(app, [*copy, "--plan", "--poll-seconds", "0", *common])
+        copy_started = runner.invoke(app, [*copy, "--no-wait", *common])
+        copy_arn = json.loads(copy_started.output)["executionArn"]
+        assert emulator.execution_ended(copy_arn).wait(timeout=120)
+        copy_followed = runner.invoke(app, ["status", copy_arn, "--follow", "--poll-seconds", "0", *common])
     clients.reset()
 
     assert plan.exit_code == 0, plan.output
@@ -863,8 +870,15 @@ def test_the_operator_role_allows_every_call_of_a_plan_and_a_followed_restore(mo
                                       "TrapheusStackName": stack}),  # fmt: skip
         "OperatorRole",
     )
+    assert copy_plan.exit_code == 0 and json.loads(copy_plan.output)["plan"]["blockers"] == [], copy_plan.output
+    assert copy_started.exit_code == 0, copy_started.output
+    assert copy_followed.exit_code == 0, copy_followed.output
     made = {action for action, _ in calls}
     assert {"states:StartExecution", "states:DescribeExecution", "states:GetExecutionHistory"} <= made
+    started = {params["stateMachineArn"].rsplit(":", 1)[-1] for action, params in calls if action == "states:StartExecution"}
+    assert started == {f"{stack}-restore", f"{stack}-copy"}
+    for answer in ("states:SendTaskSuccess", "states:SendTaskFailure"):
+        assert not _allows(operator, answer, "*"), f"the operator role may {answer}: approvals are for people"
     for action, params in calls:
         assert action in CALL_RESOURCES, f"the command line calls {action}: decide whether the operator role allows it"
         resource = CALL_RESOURCES[action](params)
