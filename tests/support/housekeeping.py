@@ -1,10 +1,14 @@
-"""Keep a long-lived emulator as small as a fresh one.
+"""Keep the databases of a long-lived emulator down to those of the test running.
 
 A test module that shares one emulator between its tests (one deployment, databases of their own per test)
 would otherwise pile up every test's databases and snapshots: each later describe, listing and quota check
-then reads them all, and a module's run grew with the square of its tests. What a test made is dropped from
-the emulated RDS when it ends, straight from moto's tables: housekeeping, not an RDS call, so none of RDS's
-rules (final snapshots, deletion protection) apply to it.
+then reads them all, and a module's run grew with the square of its tests. The DB instances, clusters and
+their snapshots a test made are dropped from the emulated RDS when it ends, straight from moto's tables:
+housekeeping, not an RDS call, so none of RDS's rules (final snapshots, deletion protection) apply to it.
+
+What else a test made stays: its network (VPC, subnets, security groups), DB subnet, parameter and option
+groups, secrets, custom endpoints (trapheus_local.cluster_endpoints) and moto's RDS event list. Each is
+small, and no answer a later test reads lists them all.
 """
 
 from __future__ import annotations

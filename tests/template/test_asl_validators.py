@@ -50,6 +50,7 @@ def findings_by_file(output: str, copies: dict[Path, Path], opens_a_finding: re.
         opened = opens_a_finding.match(line)
         if opened:
             current = by_copy[opened.group("path")]
+        assert current is not None or not line.strip(), f"said before naming a file: {line}"
         if current is not None:
             said[current].append(line)
     return {asl_file: "\n".join(lines) for asl_file, lines in said.items()}
@@ -65,7 +66,7 @@ def asl_validator_said(tmp_path_factory) -> dict[Path, str]:
     directory = tmp_path_factory.mktemp("asl-validator")
     copies = {asl_file: resolved_copy(asl_file, directory) for asl_file in FILES}
     result = run([str(BIN / "asl-validator"), *[part for copy in copies.values() for part in ("--json-path", str(copy))]])
-    said = findings_by_file(result.stdout + result.stderr, copies, ASL_VALIDATOR_VERDICT)
+    said = findings_by_file(result.stdout + "\n" + result.stderr, copies, ASL_VALIDATOR_VERDICT)
     assert result.returncode == 0 or any(" is invalid" in text for text in said.values()), result.stdout + result.stderr
     return said
 
@@ -102,7 +103,7 @@ def test_validators_reject_a_broken_definition_beside_a_valid_one(tmp_path):
     copies = {Path("broken"): broken, Path("valid"): valid}
 
     checked = run([str(BIN / "asl-validator"), "--json-path", str(valid), "--json-path", str(broken)])
-    said = findings_by_file(checked.stdout + checked.stderr, copies, ASL_VALIDATOR_VERDICT)
+    said = findings_by_file(checked.stdout + "\n" + checked.stderr, copies, ASL_VALIDATOR_VERDICT)
     assert checked.returncode != 0
     assert ASL_VALIDATOR_VERDICT.match(said[Path("broken")]).group("verdict") == "invalid"
     assert ASL_VALIDATOR_VERDICT.match(said[Path("valid")]).group("verdict") == "valid"

@@ -10,7 +10,8 @@ def _names(rds) -> set[str]:
     instances = {i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"]}
     clusters = {c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]}
     snapshots = {s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots()["DBSnapshots"]}
-    return instances | clusters | snapshots
+    cluster_snapshots = {s["DBClusterSnapshotIdentifier"] for s in rds.describe_db_cluster_snapshots()["DBClusterSnapshots"]}
+    return instances | clusters | snapshots | cluster_snapshots
 
 
 def test_only_what_the_block_made_is_dropped_in_every_region(emulator):
@@ -24,9 +25,10 @@ def test_only_what_the_block_made_is_dropped_in_every_region(emulator):
     with rds_made_here_forgotten(), emulator.settled():
         make_instance(rds, ec2, "made-db")
         make_cluster(rds, ec2, "made-cluster", members=1)
+        rds.create_db_cluster_snapshot(DBClusterIdentifier="made-cluster", DBClusterSnapshotIdentifier="made-cluster-snapshot")
         rds.create_db_snapshot(DBInstanceIdentifier="kept-db", DBSnapshotIdentifier="kept-db-second")
         make_instance(west, emulator.client("ec2", region="us-west-2"), "made-in-the-west")
-        assert {"made-db", "made-cluster", "made-cluster-1", "kept-db-second"} <= _names(rds)
+        assert {"made-db", "made-cluster", "made-cluster-1", "made-cluster-snapshot", "kept-db-second"} <= _names(rds)
 
     assert _names(rds) == before
     assert _names(west) == set()

@@ -32,9 +32,10 @@ OFFLINE_MAY_SKIP = os.environ.get("CI") != "true"
 # one worker builds, installs and runs it all (the fixtures are the expensive part)
 pytestmark = pytest.mark.xdist_group("packaging")
 LIMIT_SECONDS = 600  # guards against a hang only (installing the dependencies downloads them)
-UV = str(Path(sys.executable).with_name("uv"))  # requirements-dev.txt installs it beside the test interpreter
-# uv trusts its own copy of the web's root certificates unless told to use the system's, as pip does (a proxy
-# that re-signs traffic is trusted through the system's store)
+UV = [sys.executable, "-m", "uv"]  # requirements-dev.txt installs it
+# --system-certs: uv trusts its own copy of the web's root certificates unless told to use the system's store, as
+# pip does (a proxy that re-signs traffic is trusted through it). uv reads no pip configuration: behind a package
+# mirror, set UV_DEFAULT_INDEX.
 
 
 def _template_paths() -> list[str]:
@@ -66,7 +67,7 @@ def wheel(tmp_path_factory) -> Path:
             shutil.copy2(origin, source / name)
     output = tmp_path_factory.mktemp("wheel")
     built = subprocess.run(
-        [UV, "build", "--wheel", "--quiet", "--no-progress", "--system-certs", "--python", sys.executable,
+        [*UV, "build", "--wheel", "--quiet", "--no-progress", "--system-certs", "--python", sys.executable,
          "--out-dir", str(output), str(source)],
         capture_output=True,
         text=True,
@@ -110,9 +111,9 @@ def installed(wheel, tmp_path_factory) -> Path:
     assert created.returncode == 0, created.stderr
     python = venv / "bin" / "python"
     assert _distributions(python) == set(), "the new virtualenv is not empty"
-    # pinned as the Lambda runtime gets them; everything else is what a user's `pip install` resolves
+    # pinned as the Lambda runtime gets them; everything else is what installing the wheel resolves from the index
     installed = subprocess.run(
-        [UV, "pip", "install", "--quiet", "--no-progress", "--system-certs", "--python", str(python),
+        [*UV, "pip", "install", "--quiet", "--no-progress", "--system-certs", "--python", str(python),
          "--constraint", str(REPOSITORY / "requirements.txt"), str(wheel)],
         capture_output=True, text=True, timeout=LIMIT_SECONDS, env=_without_this_virtualenv(),
     )

@@ -73,27 +73,56 @@ def _answers(aws) -> dict[str, object]:
     return answers
 
 
-def test_answers_are_the_same_with_the_service_models_and_attribute_names_kept(aws):
+def test_answers_are_the_same_with_the_attribute_names_kept(aws):
+    import inspect
     from unittest import mock
 
-    from moto.core import responses as moto_responses
-    from moto.core import routing as moto_routing
-    from moto.core import utils as moto_utils
     from moto.core.serialize import AttributePicker
 
     kept = _answers(aws)
     assert kept["instances"]["DBInstances"] and kept["clusters"]["DBClusters"][0]["DBClusterMembers"]
-    moto_own = speedups._moto_service_model()
-    with (
-        mock.patch.object(AttributePicker, "__call__", AttributePicker.__call__.__wrapped__),
-        mock.patch.object(moto_responses, "get_service_model", moto_own),
-        mock.patch.object(moto_routing, "get_service_model", moto_own),
-        mock.patch.object(moto_utils, "get_service_model", moto_own),
-    ):
+    with mock.patch.object(AttributePicker, "__call__", inspect.unwrap(AttributePicker.__call__)):
         worked_out_each_time = _answers(aws)
 
     assert kept == worked_out_each_time
-    assert moto_responses.get_service_model("rds") is moto_responses.get_service_model("rds")  # kept again
+
+
+def test_a_kept_attribute_name_is_kept_per_kind_of_object_and_parent_shape():
+    """The same member picked from objects that hold it under different names, in turns: a memo keyed on less
+    than the member's name, the object's class and the parent shape hands one of them the other's name."""
+    import inspect
+
+    from moto.core.serialize import AttributePickerContext, XFormedAttributePicker
+
+    from trapheus_local.speedups import _remembered_keys
+
+    structure = get_service_model("rds").shape_for("DBInstance")
+    member = structure.members["DBInstanceIdentifier"]
+    member.parent = structure  # as the serializer sets it before picking
+
+    class DBInstance:  # moto's own naming: the class name prefix is dropped
+        identifier = "by-class-prefix"
+
+    class Renamed:
+        class Meta:
+            serialization_aliases = {"DBInstanceIdentifier": "name"}
+
+        name = "by-explicit-alias"
+
+    picker = XFormedAttributePicker()
+    original = inspect.unwrap(XFormedAttributePicker.__call__)
+    kept = _remembered_keys(original)
+    objects = [DBInstance(), {"DBInstanceIdentifier": "by-key"}, Renamed(), {"db_instance_identifier": "by-xformed-key"}]
+    for obj in objects + list(reversed(objects)):
+        context = AttributePickerContext(obj=obj, key="DBInstanceIdentifier", shape=member)
+        picked = kept(picker, context)
+        assert picked == original(picker, context) and picked is not None
+
+    sibling = structure.members["DBSubnetGroup"].members["DBSubnetGroupName"]  # another parent, no prefix to drop
+    sibling.parent = structure.members["DBSubnetGroup"]
+    for obj in ({"DBSubnetGroupName": "by-key"}, {"Name": "by-shape-prefix"}):
+        context = AttributePickerContext(obj=obj, key="DBSubnetGroupName", shape=sibling)
+        assert kept(picker, context) == original(picker, context) == next(iter(obj.values()))
 
 
 def test_the_collector_is_tuned_once_and_freezes_what_is_alive_at_exit(monkeypatch):
@@ -113,14 +142,20 @@ def test_the_collector_is_tuned_once_and_freezes_what_is_alive_at_exit(monkeypat
         gc.set_threshold(young, middle, oldest)
 
 
-def test_threads_switch_sooner_inside_the_block_and_as_before_after_it():
+def test_threads_switch_sooner_while_any_block_is_open_and_as_before_after_the_last(monkeypatch):
     import sys
 
+    monkeypatch.setattr(speedups, "_switching", {"blocks": 0, "before": 0.0})  # the session's own block aside
     previous = sys.getswitchinterval()
     try:
         sys.setswitchinterval(0.005)
-        with speedups.installed():
-            assert sys.getswitchinterval() == speedups.SWITCH_INTERVAL_SECONDS
+        first, second = speedups._switching_threads_sooner(), speedups._switching_threads_sooner()
+        first.__enter__()
+        assert sys.getswitchinterval() == speedups.SWITCH_INTERVAL_SECONDS
+        second.__enter__()
+        first.__exit__(None, None, None)  # overlapping, not nested: the second is still open
+        assert sys.getswitchinterval() == speedups.SWITCH_INTERVAL_SECONDS
+        second.__exit__(None, None, None)
         assert sys.getswitchinterval() == 0.005
     finally:
         sys.setswitchinterval(previous)

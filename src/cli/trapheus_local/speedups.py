@@ -37,13 +37,11 @@ Each change keeps results the same; it only stops work being redone:
 - Every request listed the response class's methods with ``inspect.getmembers``
   to see whether the action is one; the list is kept per class (and made again
   when a class gains or loses an attribute).
-- Every answer rebuilt the service's model from its JSON (moto makes a new
-  ``ServiceModel`` per request), so every shape of the answer was made again; then,
-  for each member of each structure it wrote (a hundred per DB instance described),
-  moto worked out anew which attribute of its Python object holds the value, trying
-  six kinds of alias. A third of a workflow test's time went to writing answers.
-  The model is made once per service, and the attribute names to try are kept per
-  shape, member, kind of object and parent shape: the same answer, worked out once.
+- For each member of each structure an answer holds (about 130 per DB instance
+  described), moto worked out anew which attribute of its Python object holds the
+  value, trying six kinds of alias. A sixth of a workflow test's time went there.
+  The attribute names to try are kept per member shape, name, kind of object and
+  parent shape: the same answer, worked out once.
 - The interpreter runs every state on a thread of its own and waits for it; a
   thread that wants the interpreter lock waits up to the switch interval (5 ms)
   for a running one to let go. Inside the block the interval is 0.5 ms: a tenth
@@ -119,14 +117,15 @@ def share_service_models() -> None:
     botocore.session.create_loader = _shared_loader
 
 
-# objects allocated (minus freed) before the youngest generation is collected: Python's default is 2,000
+# objects allocated (minus freed) before the youngest generation is collected: Python's default is 700
+# (2,000 from Python 3.13)
 YOUNG_GENERATION_THRESHOLD = 50_000
 
 
 def collect_garbage_less_often() -> None:
     """Tune the cyclic garbage collector for a process that runs the emulator, then exits.
 
-    Memory held by unreachable cycles stays bounded (the collector still runs, 25x less often); at exit, the
+    Memory held by unreachable cycles stays bounded (the collector still runs, some 70x less often); at exit, the
     objects still alive are frozen so that the interpreter's final collections skip them.
     """
     young, middle, oldest = gc.get_threshold()
@@ -205,35 +204,20 @@ def _method_names(original: Callable[[object], list[str]]) -> Callable[[object],
     return method_names_from_class
 
 
-@functools.cache
-def _service_model(service_name: str) -> Any:
-    """moto's ``get_service_model``, once per service (models are read-only; the shapes the serializer
-    annotates with their parent get the same parent every time)."""
-    return _moto_service_model()(service_name)
-
-
-@functools.cache
-def _moto_service_model() -> Callable[[str], Any]:
-    """moto's own ``get_service_model`` (looked up once, before installed() first puts _service_model in its place)."""
-    from moto.core.utils import get_service_model
-
-    return get_service_model
-
-
 def _remembered_keys(original: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     """``AttributePicker.__call__`` with the attribute names to try kept on the member's shape.
 
     What the alias providers answer depends only on the member's name and shape (its serialization name, its
     parent shape, the parent's members), the object's class and a ``Meta`` the class declares, and the
-    picker's providers; an object with a ``Meta`` of its own is worked out every time.
+    picker's providers; an object whose ``Meta`` is not its class's (its own, or one ``__getattr__`` makes) is
+    worked out every time.
     """
-    from moto.core.serialize import AttributePicker
     from moto.core.utils import MISSING, get_value
 
     @functools.wraps(original)
     def __call__(self: Any, context: Any) -> Any:
         obj, shape = context.obj, context.shape
-        if shape is None or "Meta" in getattr(obj, "__dict__", ()):
+        if shape is None or getattr(obj, "Meta", None) is not getattr(type(obj), "Meta", None):
             return original(self, context)
         memo = shape.__dict__.setdefault("_trapheus_possible_keys", {})
         memo_key = (type(self), tuple(self.alias_providers), context.key, type(obj), id(getattr(shape, "parent", None)))
@@ -253,7 +237,6 @@ def _remembered_keys(original: Callable[[Any, Any], Any]) -> Callable[[Any, Any]
                     return transform(value)
         return value
 
-    assert original is AttributePicker.__call__
     return __call__
 
 
@@ -273,16 +256,25 @@ class _ClientsMadeOnce:
 
 
 SWITCH_INTERVAL_SECONDS = 0.0005  # sys.getswitchinterval() is 0.005 unless changed
+_switching = {"blocks": 0, "before": 0.0}  # blocks open now; the interval before the first of them
+_switching_lock = threading.Lock()
 
 
 @contextlib.contextmanager
 def _switching_threads_sooner() -> Iterator[None]:
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, SWITCH_INTERVAL_SECONDS))
+    """The shorter interval while any block is open (blocks may overlap: emulators in several threads)."""
+    with _switching_lock:
+        if _switching["blocks"] == 0:
+            _switching["before"] = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switching["before"], SWITCH_INTERVAL_SECONDS))
+        _switching["blocks"] += 1
     try:
         yield
     finally:
-        sys.setswitchinterval(previous)
+        with _switching_lock:
+            _switching["blocks"] -= 1
+            if _switching["blocks"] == 0:
+                sys.setswitchinterval(_switching["before"])
 
 
 @contextlib.contextmanager
@@ -292,8 +284,6 @@ def installed() -> Iterator[None]:
     hand the interpreter lock between threads sooner, for the block."""
     from moto.core import errors as moto_errors
     from moto.core import responses as moto_responses
-    from moto.core import routing as moto_routing
-    from moto.core import utils as moto_utils
     from moto.core.serialize import AttributePicker
     from moto.stepfunctions.parser.asl.component.common.path import result_path
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
@@ -303,7 +293,6 @@ def installed() -> Iterator[None]:
 
     _moto_parse()
     _moto_validate()
-    _moto_service_model()
     no_sample_amis = {} if any(name in os.environ for name in AMIS_SETTINGS) else {AMIS_SETTINGS[0]: "false"}
     with (
         mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parsed_definition)),
@@ -315,9 +304,6 @@ def installed() -> Iterator[None]:
         mock.patch.object(state_task_service_callback, "time", _QuickLooks()),
         mock.patch.object(moto_errors.ErrorLookupFactory, "__init__", _shared_error_tables),
         mock.patch.object(moto_responses, "method_names_from_class", _method_names(moto_responses.method_names_from_class)),
-        mock.patch.object(moto_responses, "get_service_model", _service_model),
-        mock.patch.object(moto_routing, "get_service_model", _service_model),
-        mock.patch.object(moto_utils, "get_service_model", _service_model),
         mock.patch.object(AttributePicker, "__call__", _remembered_keys(AttributePicker.__call__)),
         _switching_threads_sooner(),
     ):

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from trapheus_cli import demo
 from trapheus_cli.demo import Check, DemoReport, RunReport, _flatten, print_report
 from trapheus_cli.main import app
+from trapheus_local import speedups
 
 # one worker runs the demo once for every test here
 pytestmark = pytest.mark.xdist_group("demo")
@@ -26,6 +27,7 @@ def demo_run() -> tuple[dict, DemoReport]:
             patch.setenv(name, value)
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
         patch.setattr(demo, "run_demo", lambda *args, **kwargs: reports.append(run_demo(*args, **kwargs)) or reports[-1])
+        patch.setattr(speedups, "collect_garbage_less_often", lambda: None)  # for a process that ends with the demo
         result = CliRunner().invoke(app, ["demo", "--json"])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     summary = json.loads(result.output)
@@ -104,7 +106,8 @@ def test_a_failed_expectation_makes_the_report_fail():
     assert DemoReport(template=None, region="us-east-1").ok is False  # no runs proves nothing  # type: ignore[arg-type]
 
 
-def test_a_demo_that_cannot_start_exits_2_with_the_reason(tmp_path):
+def test_a_demo_that_cannot_start_exits_2_with_the_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(speedups, "collect_garbage_less_often", lambda: None)  # for a process that ends with the demo
     result = CliRunner().invoke(app, ["demo", "--json", "--template", str(tmp_path / "missing.yaml")])
     assert result.exit_code == 2
     assert "could not run" in json.loads(result.output)["error"]
