@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,23 @@ def emulator() -> Iterator[Emulator]:
     with Emulator() as aws:
         yield aws
     _reset_cached_clients()
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[Any]:
+    """A Slack webhook server on 127.0.0.1 for the module (the modules that share one emulator and deployment)."""
+    from support.slack import SlackListener
+
+    with SlackListener() as listener:
+        yield listener
+
+
+@pytest.fixture(scope="module")
+def verify(emulator: Emulator) -> Any:
+    """Verify-hook functions in the module's emulator (a module that asks for it gives ``emulator`` module scope)."""
+    from support.restore_runs import serve_verify_functions
+
+    return serve_verify_functions(emulator)
 
 
 @pytest.fixture

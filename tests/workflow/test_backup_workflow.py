@@ -64,12 +64,6 @@ class Keys:
 
 
 @pytest.fixture(scope="module")
-def slack() -> Iterator[SlackListener]:
-    with SlackListener() as listener:
-        yield listener
-
-
-@pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
     clients.reset()
     with Emulator(quotas=ROOMY_QUOTAS) as aws:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from support.rds_fixtures import ROOMY_QUOTAS
-from support.restore_runs import Alerts, DatabaseUnderTest, VerifyFunctions, ago, clean_start, deploy, serve_verify_functions, snapshot_ids
+from support.restore_runs import Alerts, DatabaseUnderTest, VerifyFunctions, ago, clean_start, deploy, snapshot_ids
 from support.slack import SlackListener
 
 from trapheus import clients
@@ -35,22 +35,11 @@ ZONE_NAME = "db.example.internal"
 
 
 @pytest.fixture(scope="module")
-def slack() -> Iterator[SlackListener]:
-    with SlackListener() as listener:
-        yield listener
-
-
-@pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
     clients.reset()
     with Emulator(quotas=ROOMY_QUOTAS) as aws:
         yield aws
     clients.reset()
-
-
-@pytest.fixture(scope="module")
-def verify(emulator: Emulator) -> VerifyFunctions:
-    return serve_verify_functions(emulator)
 
 
 @pytest.fixture(scope="module")

@@ -38,12 +38,6 @@ OTHER_RUN = "arn:aws:states:us-east-1:123456789012:execution:trapheus-local-Rest
 
 
 @pytest.fixture(scope="module")
-def slack() -> Iterator[SlackListener]:
-    with SlackListener() as listener:
-        yield listener
-
-
-@pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
     clients.reset()
     with Emulator() as aws:

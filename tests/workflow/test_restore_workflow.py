@@ -55,12 +55,6 @@ SNAPSHOT_OPERATIONS = {
 
 
 @pytest.fixture(scope="module")
-def slack() -> Iterator[SlackListener]:
-    with SlackListener() as listener:
-        yield listener
-
-
-@pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
     assert REAL_TEMPLATE.is_file(), "template.yaml is missing"
     clients.reset()

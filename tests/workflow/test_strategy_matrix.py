@@ -414,12 +414,6 @@ PARAMS = [pytest.param(case, id=case.id, marks=_marks(case)) for case in CASES]
 
 
 @pytest.fixture(scope="module")
-def slack() -> Iterator[SlackListener]:
-    with SlackListener() as listener:
-        yield listener
-
-
-@pytest.fixture(scope="module")
 def matrix(slack: SlackListener) -> Iterator[tuple[Emulator, Deployment]]:
     """One emulator and one deployment for the whole matrix (each case has a database of its own)."""
     clients.reset()

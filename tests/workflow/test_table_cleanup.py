@@ -33,12 +33,6 @@ GATE_TIMEOUT = 60  # real seconds: only a hang would take this long
 
 
 @pytest.fixture(scope="module")
-def slack() -> Iterator[SlackListener]:
-    with SlackListener() as listener:
-        yield listener
-
-
-@pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
     clients.reset()
     with Emulator() as aws:
